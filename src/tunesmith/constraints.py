@@ -1,0 +1,183 @@
+"""Constrained decoding: a mask over the REMI grammar at every step.
+
+The grammar of one bar (MidiTok REMI, one token stream for all programs):
+
+    Bar TimeSig (Position [Tempo] (Program Pitch|PitchDrum Velocity Duration)+ )*
+
+Positions rise within a bar and stay below its length. On top of the grammar, the controls a user
+asked for are enforced: only the requested TimeSig, only the Tempo token nearest the requested BPM
+(and one at the start), only the requested Programs, and exactly the requested number of bars.
+The state is read back from the sequence itself at each step, so the same processor serves
+sampling and beam search (rows may be reordered between steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers import LogitsProcessor
+
+from tunesmith.tokenizer import DRUMS, Tokenizer
+
+POSITIONS_PER_BEAT = 8  # MidiTok positions per time-signature beat (max beat_res), see REMI_PARAMS
+
+
+def bar_positions(meter: str) -> int:
+    """Number of Position tokens in one bar of `meter` ('6/8' -> 48)."""
+    return int(meter.split("/")[0]) * POSITIONS_PER_BEAT
+
+
+@dataclass(frozen=True)
+class Constraints:
+    meter: str | None = None  # the only time signature allowed
+    tempo: float | None = None  # BPM; the nearest Tempo token is the only one allowed, and one opens the piece
+    programs: tuple[int, ...] | None = None  # the only programs allowed (-1 = drums)
+    bars: int | None = None  # exact number of bars to generate (EOS forced after them, not allowed before)
+    max_notes_per_position: int = 16  # polyphony cap: no endless chords from a weak or greedy model
+
+
+class GrammarState:
+    """What the grammar needs to know about one sequence, read from its last bar."""
+
+    __slots__ = ("last_type", "last_program", "position", "meter", "bars", "saw_tempo", "pitches_here", "any_note")
+
+    def __init__(self):
+        self.last_type = None
+        self.last_program = None
+        self.position = -1
+        self.meter = None
+        self.bars = 0
+        self.saw_tempo = False
+        self.pitches_here: set[int] = set()  # (Pitch/PitchDrum ids) already sounding at the current position
+        self.any_note = False
+
+
+class RemiGrammar(LogitsProcessor):
+    """Masks every token that would break REMI's grammar or a requested control."""
+
+    def __init__(self, tok: Tokenizer, constraints: Constraints, music_start: int, bars_before: int = 0):
+        # music_start: index where the music (whose bars count) begins; bars_before: bars already
+        # generated outside the current window (negative to leave a prompt's bars out of the count)
+        self.tok, self.c, self.music_start, self.bars_before = tok, constraints, music_start, bars_before
+        self.bar_first_at = -1  # a sequence of exactly this length must continue with a Bar
+        v = tok.vocab_size
+        self.type_of = tok.type_of
+        self.types = {name: torch.tensor([t == name for t in tok.type_of]) for name in set(tok.type_of)}
+        self.value = {}
+        for i, t in enumerate(tok.type_of):
+            if t in ("Position", "Program"):
+                self.value[i] = int(tok.value_of(i))
+            elif t in ("TimeSig", "Tempo"):
+                self.value[i] = tok.value_of(i)
+        self.eos = torch.zeros(v, dtype=torch.bool)
+        self.eos[tok.eos_id] = True
+        self.pad_id = tok.pad_id
+        self.position_ids = torch.tensor([i for i, t in enumerate(tok.type_of) if t == "Position"])
+        self.position_values = torch.tensor([self.value[int(i)] for i in self.position_ids])
+        # the controls, as masks over their token type
+        self.timesig_ok = self._only("TimeSig", lambda s: s == constraints.meter) if constraints.meter else self.types["TimeSig"]
+        self.tempo_ok = self.types["Tempo"]
+        if constraints.tempo:
+            ids = tok.ids_of_type("Tempo")
+            nearest = min(ids, key=lambda i: abs(float(tok.value_of(i)) - constraints.tempo))
+            self.tempo_ok = self._only("Tempo", lambda s, n=tok.value_of(nearest): s == n)
+        self.program_ok = self.types["Program"]
+        if constraints.programs:
+            self.program_ok = self._only("Program", lambda s: int(s) in constraints.programs)
+
+    def _only(self, type_name: str, keep) -> torch.Tensor:
+        mask = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
+        for i in self.tok.ids_of_type(type_name):
+            if keep(self.tok.value_of(i)):
+                mask[i] = True
+        if not mask.any():
+            raise ValueError(f"no {type_name} token satisfies the constraint")
+        return mask
+
+    def state(self, seq: list[int]) -> GrammarState:
+        """Scan the music part of one sequence (backwards to its last Bar, plus a bar count)."""
+        st = GrammarState()
+        music = seq[self.music_start:]
+        st.bars = self.bars_before + sum(1 for i in music if i == self.tok.bar_id)
+        if not music:
+            return st
+        st.last_type = self.type_of[music[-1]]
+        for i in reversed(music):
+            t = self.type_of[i]
+            if t in ("Pitch", "PitchDrum") and st.position < 0:
+                st.pitches_here.add(i)
+            if t == "Program" and st.last_program is None:
+                st.last_program = self.value[i]
+            elif t == "Position" and st.position < 0:
+                st.position = self.value[i]
+            elif t == "TimeSig" and st.meter is None:
+                st.meter = self.value[i]
+            elif t == "Bar":
+                break
+        st.saw_tempo = any(self.type_of[i] == "Tempo" for i in music)
+        st.any_note = st.position >= 0 or any(self.type_of[i] == "Position" for i in music)
+        return st
+
+    def allowed(self, seq: list[int]) -> torch.Tensor:
+        """Boolean mask of the tokens allowed next after `seq`."""
+        st, c, T = self.state(seq), self.c, self.types
+        if len(seq) == self.bar_first_at:
+            return self._bar_or_end(st)
+        if st.last_type in ("EOS", "PAD"):
+            return self.eos.clone()
+        if st.last_type is None:  # right after the controls: the piece opens with a bar
+            return T["Bar"].clone()
+        if st.last_type == "Bar":
+            return self.timesig_ok.clone()
+        if st.last_type == "TimeSig":
+            mask = T["Position"].clone()
+            if st.any_note:  # an empty bar may follow music, but the piece does not open with one
+                mask |= self._bar_or_end(st)
+            return mask & ~self._positions_beyond(st)
+        if st.last_type == "Position":
+            if c.tempo and not st.saw_tempo:
+                return self.tempo_ok.clone()  # the requested tempo opens the piece
+            mask = self.program_ok.clone()
+            if not st.saw_tempo or not c.tempo:
+                mask |= self.tempo_ok
+            return mask
+        if st.last_type == "Tempo":
+            return self.program_ok.clone()
+        if st.last_type == "Program":
+            mask = (T["PitchDrum"] if st.last_program == DRUMS else T["Pitch"]).clone()
+            mask[list(st.pitches_here)] = False  # no doubled note at one position
+            return mask
+        if st.last_type in ("Pitch", "PitchDrum"):
+            return T["Velocity"].clone()
+        if st.last_type == "Velocity":
+            return T["Duration"].clone()
+        if st.last_type == "Duration":
+            mask = T["Position"] | self._bar_or_end(st)
+            if len(st.pitches_here) < self.c.max_notes_per_position:
+                mask |= self.program_ok
+            mask &= ~self._positions_beyond(st)
+            return mask if mask.any() else self._bar_or_end(st)
+        return T["Bar"].clone()  # anything else (a control token in a prompt): start a bar
+
+    def _bar_or_end(self, st: GrammarState) -> torch.Tensor:
+        """A new bar, or the end: with a bar budget, EOS exactly when it is spent."""
+        if self.c.bars is None:
+            return self.types["Bar"] | self.eos
+        return self.eos.clone() if st.bars >= self.c.bars else self.types["Bar"].clone()
+
+    def _positions_beyond(self, st: GrammarState) -> torch.Tensor:
+        """Position tokens not after the current one, or past the bar's end."""
+        bad = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
+        n = bar_positions(st.meter) if st.meter else 10**6
+        out = (self.position_values <= st.position) | (self.position_values >= n)
+        bad[self.position_ids[out]] = True
+        return bad
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        rows = input_ids.tolist()
+        mask = torch.stack([self.allowed(seq) for seq in rows]).to(scores.device)
+        width = min(scores.size(-1), mask.size(-1))
+        out = torch.full_like(scores, float("-inf"))
+        out[:, :width] = torch.where(mask[:, :width], scores[:, :width], torch.full_like(scores[:, :width], float("-inf")))
+        return out

@@ -1,0 +1,220 @@
+"""Generation: a trained model + controls (+ an optional MIDI prompt) -> new MIDI, WAV and piano roll."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import symusic
+import torch
+
+from tunesmith.constraints import Constraints, RemiGrammar
+from tunesmith.errors import BadInputError, TunesmithError
+from tunesmith.fileio import atomic_path, write_json
+from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
+from tunesmith.tokenizer import Controls, Tokenizer
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    controls: Controls = Controls()  # style, key, meter, tempo, instruments to condition on (None = free)
+    bars: int | None = 16  # bars to generate (exactly; None = until the model ends or max_new_tokens)
+    prompt_midi: str | None = None  # continue the opening of this MIDI file
+    prompt_bars: int = 4  # how many bars of prompt_midi to keep as the opening
+    greedy: bool = False  # always take the most likely token (ignores temperature/top-k/top-p)
+    temperature: float = 1.0  # < 1 safer, > 1 more adventurous
+    top_k: int = 0  # sample among the k most likely tokens (0 = off)
+    top_p: float = 0.95  # nucleus sampling mass (1.0 = off)
+    num_beams: int = 1  # beam search width (1 = sampling / greedy)
+    num_samples: int = 1  # independent pieces to generate
+    seed: int = 0  # same seed and options => identical MIDI
+    max_new_tokens: int | None = None  # token budget (default: from bars, capped by the context)
+
+
+@dataclass
+class Generation:
+    score: symusic.Score
+    ids: list[int]  # the full sequence: BOS, controls, prompt, generated music
+    options: GenerationOptions
+    new_tokens: int
+    seconds: float
+    report: dict = field(default_factory=dict)  # requested vs measured for the enforced controls
+
+
+class Model:
+    """A trained tunesmith model: tokenizer + decoder, ready to generate."""
+
+    def __init__(self, model, tokenizer: Tokenizer, config: ModelConfig, folder: Path | None = None):
+        self.model, self.tokenizer, self.config, self.folder = model.eval(), tokenizer, config, folder
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ---- prompts ---------------------------------------------------------------------------
+    def prompt_ids(self, opts: GenerationOptions) -> list[int]:
+        """BOS + control tokens (+ the first prompt_bars bars of prompt_midi)."""
+        ids = self.tokenizer.control_ids(opts.controls, strict=True)
+        if opts.prompt_midi:
+            path = Path(opts.prompt_midi)
+            if not path.is_file():
+                raise BadInputError(path, "no such MIDI file")
+            try:
+                score = symusic.Score(str(path))
+            except Exception as e:
+                raise BadInputError(path, f"not a readable MIDI file ({type(e).__name__}: {e})") from e
+            if score.note_num() == 0:
+                raise BadInputError(path, "the MIDI file has no notes")
+            music = self.tokenizer.encode_music(score).tolist()
+            bars = [i for i, t in enumerate(music) if t == self.tokenizer.bar_id]
+            if len(bars) > opts.prompt_bars:
+                music = music[: bars[opts.prompt_bars]]
+            ids += music
+        return ids
+
+    # ---- generation ------------------------------------------------------------------------
+    def generate(self, opts: GenerationOptions = GenerationOptions()) -> list[Generation]:
+        """Generate `opts.num_samples` pieces; every one decodes to MIDI or a TunesmithError is raised."""
+        tok = self.tokenizer
+        prompt = self.prompt_ids(opts)
+        n_controls = len(tok.control_ids(opts.controls, strict=True))
+        if self.config.max_len - n_controls < 64:
+            raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
+        budget = opts.max_new_tokens or (opts.bars * 200 if opts.bars else self.config.max_len)
+        sampling = dict(num_beams=opts.num_beams)
+        if opts.greedy or opts.num_beams > 1:
+            sampling.update(do_sample=False)
+        else:
+            sampling.update(do_sample=True, temperature=opts.temperature, top_k=opts.top_k or None,
+                            top_p=opts.top_p if opts.top_p < 1 else None)
+        results = []
+        for k in range(opts.num_samples):
+            torch.manual_seed(opts.seed + k)
+            t0 = time.time()
+            seq = self._continue(prompt, n_controls, opts, budget, sampling)
+            seconds = time.time() - t0
+            score = tok.decode(seq)
+            if score.note_num() == 0:
+                raise TunesmithError(f"sample {k} decoded to a score without notes")
+            if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
+                for t in score.tempos:
+                    t.qpm = float(opts.controls.tempo)
+            gen = Generation(score, seq, replace(opts, seed=opts.seed + k), len(seq) - len(prompt), seconds)
+            gen.report = adherence_report(gen, tok)
+            results.append(gen)
+        return results
+
+    def _continue(self, prompt: list[int], n_controls: int, opts: GenerationOptions, budget: int,
+                  sampling: dict) -> list[int]:
+        """Generate up to `budget` tokens after `prompt` (KV cache on), sliding the context window by
+        whole bars when a piece outgrows it; the controls stay at the head of every window."""
+        tok, max_len = self.tokenizer, self.config.max_len
+        controls, music = prompt[:n_controls], list(prompt[n_controls:])
+        prompt_bars = sum(1 for i in music if i == tok.bar_id)
+        c = opts.controls
+        constraints = Constraints(c.meter, c.tempo, c.instruments, opts.bars)
+        generated = 0
+        while generated < budget:
+            keep = max_len // 2 if len(controls) + len(music) >= max_len else len(music)
+            cut = len(music) - keep
+            if cut > 0:  # start the window at a bar line
+                bars_after = [i for i in range(cut, len(music)) if music[i] == tok.bar_id]
+                cut = bars_after[0] if bars_after else cut
+            cut = max(cut, 0)
+            window = controls + music[cut:]
+            dropped_bars = sum(1 for i in music[:cut] if i == tok.bar_id)
+            grammar = RemiGrammar(tok, constraints, music_start=n_controls, bars_before=dropped_bars - prompt_bars)
+            if generated == 0 and prompt_bars:
+                grammar.bar_first_at = len(window)  # a continuation opens a new bar
+            room = min(budget - generated, max_len - len(window))
+            input_ids = torch.tensor([window], device=self.device)
+            with torch.no_grad():
+                out = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                                          max_new_tokens=room, logits_processor=[grammar], pad_token_id=tok.pad_id,
+                                          eos_token_id=tok.eos_id, use_cache=True, **sampling)
+            new = out[0, len(window):].tolist()
+            if tok.eos_id in new:
+                music += new[: new.index(tok.eos_id) + 1]
+                break
+            music += new
+            generated += len(new)
+            if not new:
+                break
+        return controls + music
+
+
+def adherence_report(gen: Generation, tok: Tokenizer) -> dict:
+    """For each enforced control: requested vs measured in the decoded MIDI, and pass/fail."""
+    c, score, report = gen.options.controls, gen.score, {}
+    if c.meter:
+        sigs = sorted({f"{t.numerator}/{t.denominator}" for t in score.time_signatures})
+        report["meter"] = {"requested": c.meter, "measured": sigs, "pass": sigs == [c.meter]}
+    if c.tempo:
+        tempos = sorted({round(t.qpm, 2) for t in score.tempos})
+        report["tempo"] = {"requested": c.tempo, "measured": tempos,
+                           "pass": bool(tempos) and all(abs(t - c.tempo) < 0.5 for t in tempos)}
+    if c.instruments:
+        programs = sorted({-1 if t.is_drum else int(t.program) for t in score.tracks if t.note_num() > 0})
+        report["instruments"] = {"requested": sorted(c.instruments), "measured": programs,
+                                 "pass": set(programs) <= set(c.instruments)}
+    if gen.options.bars:
+        music = tok.music_part(gen.ids)
+        prompt_bars = 0
+        if gen.options.prompt_midi:
+            prompt_bars = sum(1 for i in music[: len(music) - gen.new_tokens] if i == tok.bar_id)
+        bars = sum(1 for i in music if i == tok.bar_id) - prompt_bars
+        report["bars"] = {"requested": gen.options.bars, "measured": bars, "pass": bars == gen.options.bars}
+    report["valid_midi"] = {"notes": int(score.note_num()), "pass": score.note_num() > 0}
+    return report
+
+
+def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool = True, picture: bool = True,
+                    sample_rate: int = 44100, soundfont: str | None = None) -> dict[str, Path]:
+    """Write <stem>.mid, .wav, .png and .json (options + adherence report); returns the paths."""
+    from tunesmith.audio import write_audio
+    from tunesmith.pianoroll import save_pianoroll
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"midi": out_dir / f"{stem}.mid"}
+    with atomic_path(paths["midi"]) as tmp:
+        gen.score.dump_midi(str(tmp))
+    symusic.Score(str(paths["midi"]))  # it must read back
+    if audio:
+        paths["wav"] = write_audio(gen.score, out_dir / f"{stem}.wav", sample_rate=sample_rate, soundfont=soundfont)
+    if picture:
+        paths["png"] = save_pianoroll(gen.score, out_dir / f"{stem}.png", title=stem)
+    paths["json"] = out_dir / f"{stem}.json"
+    opts = gen.options
+    write_json(paths["json"], {
+        "controls": opts.controls.to_dict(),
+        "options": {k: v for k, v in opts.__dict__.items() if k != "controls"},
+        "new_tokens": gen.new_tokens,
+        "seconds": round(gen.seconds, 2),
+        "tokens_per_s": round(gen.new_tokens / max(gen.seconds, 1e-9), 1),
+        "adherence": gen.report,
+    })
+    return paths
+
+
+def load(path: str | Path, device: str | None = None) -> Model:
+    """Load a model folder (or a training output folder: its best/ checkpoint)."""
+    folder = Path(path)
+    if not folder.exists():
+        raise BadInputError(folder, "no such model folder")
+    if not (folder / "model.json").is_file() and (folder / "best" / "model.json").is_file():
+        folder = folder / "best"
+    cfg = load_model_config(folder)
+    tok = Tokenizer.load(folder / "tokenizer")
+    if cfg.vocab_size != tok.vocab_size:
+        raise BadInputError(folder, f"model vocabulary ({cfg.vocab_size}) does not match its tokenizer ({tok.vocab_size})")
+    model = build_model(cfg, tok.pad_id, tok.bos_id, tok.eos_id)
+    load_weights(model, folder)
+    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return Model(model, tok, cfg, folder)
+
+
+def tokens_per_second(gens: list[Generation]) -> float:
+    return float(np.sum([g.new_tokens for g in gens]) / max(1e-9, np.sum([g.seconds for g in gens])))

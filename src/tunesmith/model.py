@@ -1,0 +1,119 @@
+"""The decoder: a Llama-style Transformer (RoPE, RMSNorm, SwiGLU, SDPA attention) from HF transformers.
+
+A model folder holds everything needed to rebuild it:
+
+    model.json        ModelConfig (this file's dataclass)
+    train.json        TrainConfig used to train it (tunesmith.train)
+    tokenizer/        remi.json (MidiTok) + controls.json (labels the model knows)
+    model.safetensors the weights (never pickle)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from tunesmith.errors import BadInputError
+
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    preset: str = "small"  # the named size this config started from
+    vocab_size: int = 0  # music + control tokens (set from the tokenizer)
+    hidden_size: int = 256  # d_model
+    num_layers: int = 6  # decoder blocks
+    num_heads: int = 4  # attention heads (head_dim = hidden_size / num_heads)
+    num_kv_heads: int = 4  # key/value heads (< num_heads = grouped-query attention)
+    intermediate_size: int = 704  # SwiGLU inner width
+    max_len: int = 1024  # context length in tokens (RoPE positions)
+    dropout: float = 0.1  # attention dropout during training
+    rope_theta: float = 10000.0  # RoPE base
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # trains in seconds on a CPU: for tests and smoke runs
+    "tiny": ModelConfig("tiny", hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=2,
+                        intermediate_size=176, max_len=512, dropout=0.0),
+    # minutes to hours on a laptop CPU
+    "small": ModelConfig("small", hidden_size=256, num_layers=6, num_heads=4, num_kv_heads=4,
+                         intermediate_size=704, max_len=1024),
+    # a GPU, or a long CPU run
+    "base": ModelConfig("base", hidden_size=512, num_layers=8, num_heads=8, num_kv_heads=8,
+                        intermediate_size=1408, max_len=2048),
+}
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **overrides)
+
+
+def build_model(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2) -> LlamaForCausalLM:
+    """A freshly initialised decoder for `cfg`."""
+    hf = LlamaConfig(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,  # d
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_kv_heads,
+        intermediate_size=cfg.intermediate_size,  # SwiGLU: d -> 2 x inner -> d
+        max_position_embeddings=cfg.max_len,
+        rope_theta=cfg.rope_theta,
+        attention_dropout=cfg.dropout,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
+        pad_token_id=pad_id,
+        bos_token_id=bos_id,
+        eos_token_id=eos_id,
+        attn_implementation="sdpa",
+    )
+    return LlamaForCausalLM(hf)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def save_model_config(cfg: ModelConfig, folder: Path) -> None:
+    (folder / "model.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+
+
+def load_model_config(folder: Path) -> ModelConfig:
+    path = folder / "model.json"
+    if not path.is_file():
+        raise BadInputError(folder, "not a tunesmith model folder (no model.json)")
+    raw = json.loads(path.read_text())
+    known = {f.name for f in fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in raw.items() if k in known})
+
+
+def save_weights(model: LlamaForCausalLM, folder: Path, dtype: torch.dtype | None = None) -> None:
+    """Weights as safetensors (tied embeddings stored once)."""
+    state = {k: v.detach().to(dtype or v.dtype).contiguous() for k, v in model.state_dict().items()
+             if k != "lm_head.weight"}
+    save_file(state, str(folder / WEIGHTS_NAME))
+
+
+def load_weights(model: LlamaForCausalLM, folder: Path) -> None:
+    path = folder / WEIGHTS_NAME
+    if not path.is_file():
+        raise BadInputError(folder, f"no {WEIGHTS_NAME} in the model folder")
+    state = load_file(str(path))
+    dtype = next(model.parameters()).dtype
+    missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+    missing = [k for k in missing if k != "lm_head.weight"]
+    if missing or unexpected:
+        raise BadInputError(path, f"weights do not match model.json (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.tie_weights()

@@ -1,0 +1,86 @@
+"""Small pure functions on musical attributes and token sequences, named for what they do."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# Tempo bins of the Text2midi / Mustango evaluation: <40, 40-60, 60-70, 70-90, 90-110, 110-140, 140-160, 160-210, >=210.
+TEMPO_BIN_EDGES: tuple[float, ...] = (40, 60, 70, 90, 110, 140, 160, 210)
+TEMPO_BIN_NAMES: tuple[str, ...] = (
+    "grave", "largo", "adagio", "andante", "moderato", "allegro", "vivace", "presto", "prestissimo",
+)
+
+PITCH_CLASS_OF = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# One spelling per pitch class and mode: the one a musician would write for the key.
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+MODES = ("major", "minor")
+
+_KEY_RE = re.compile(r"^\s*([A-Ga-g])\s*([#b\-♯♭]*)\s*(major|minor|maj|min|m)?\s*$", re.IGNORECASE)
+
+
+def tempo_bin(bpm: float) -> int:
+    """Index of the tempo bin holding `bpm` (0 .. len(TEMPO_BIN_EDGES))."""
+    return int(np.searchsorted(np.asarray(TEMPO_BIN_EDGES), bpm, side="right"))
+
+
+def tempo_bin_center(index: int) -> float:
+    """A representative BPM inside tempo bin `index`."""
+    edges = (20.0, *TEMPO_BIN_EDGES, 240.0)
+    return (edges[index] + edges[index + 1]) / 2
+
+
+def parse_key(text: str) -> tuple[int, str]:
+    """'F# major', 'Bb minor', 'e- minor', 'Dm', 'c' (lower case = minor) -> (pitch class, mode)."""
+    m = _KEY_RE.match(text.replace("_", " "))
+    if not m:
+        raise ValueError(f"not a key: {text!r} (expected e.g. 'D minor' or 'Bb major')")
+    letter, accidentals, mode = m.groups()
+    pc = PITCH_CLASS_OF[letter.upper()]
+    pc += accidentals.count("#") + accidentals.count("♯")
+    pc -= accidentals.count("b") + accidentals.count("-") + accidentals.count("♭")
+    if mode is None:
+        mode = "minor" if letter.islower() else "major"
+    mode = "minor" if mode.lower() in ("minor", "min", "m") and not mode == "M" else "major"
+    return pc % 12, mode
+
+
+def key_name(pitch_class: int, mode: str) -> str:
+    """(pitch class, mode) -> canonical 'Eb major' / 'C# minor'."""
+    tonics = MAJOR_TONICS if mode == "major" else MINOR_TONICS
+    return f"{tonics[pitch_class % 12]} {mode}"
+
+
+def normalize_key(text: str) -> str:
+    """Any spelling of a key -> its canonical name ('E- minor' -> 'Eb minor')."""
+    return key_name(*parse_key(text))
+
+
+def transpose_key(text: str, semitones: int) -> str:
+    """The canonical name of key `text` moved by `semitones`."""
+    pc, mode = parse_key(text)
+    return key_name(pc + semitones, mode)
+
+
+def all_keys() -> list[str]:
+    """The 24 canonical key names, majors first."""
+    return [key_name(pc, mode) for mode in MODES for pc in range(12)]
+
+
+def shift_tokens_in_range(ids: np.ndarray, lo: int, hi: int, offset: int) -> np.ndarray:
+    """Add `offset` to every id in [lo, hi) (e.g. transpose the Pitch tokens of a REMI sequence)."""
+    out = ids.copy()
+    mask = (ids >= lo) & (ids < hi)
+    out[mask] += offset
+    return out
+
+
+def allowed_shifts(ids: np.ndarray, lo: int, hi: int, max_shift: int) -> list[int]:
+    """The offsets in [-max_shift, max_shift] that keep every id in [lo, hi) inside that range."""
+    inside = ids[(ids >= lo) & (ids < hi)]
+    if inside.size == 0:
+        return [0]
+    down, up = int(inside.min()) - lo, hi - 1 - int(inside.max())
+    return list(range(-min(max_shift, down), min(max_shift, up) + 1))

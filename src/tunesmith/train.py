@@ -1,0 +1,330 @@
+"""`tunesmith train`: AdamW + cross-entropy on a dataset folder, on CPU, one GPU or many (accelerate).
+
+The output folder:
+
+    best/            the checkpoint with the lowest validation loss (a complete model folder)
+    last/            the latest checkpoint, plus state/ (optimizer, RNG, step) for --resume
+    metrics.jsonl    one JSON line per log / evaluation
+    loss.png         training and validation loss curves
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from tunesmith.data.dataset import Dataset, Piece, SequenceOptions, collate, training_sequence
+from tunesmith.errors import BadInputError, TunesmithError
+from tunesmith.fileio import atomic_dir, write_json
+from tunesmith.model import ModelConfig, build_model, count_parameters, preset, save_model_config, save_weights
+from tunesmith.tokenizer import Controls, Tokenizer
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    preset: str = "small"  # model size preset (tunesmith.model.PRESETS)
+    max_len: int | None = None  # context length; None = the preset's
+    max_steps: int = 2000  # optimizer steps (the cosine schedule spans these)
+    max_minutes: float | None = None  # stop after this many minutes of training, whatever the step
+    batch_size: int = 8  # sequences per micro-batch (per device)
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3  # peak learning rate
+    min_lr_ratio: float = 0.1  # final learning rate as a share of the peak
+    warmup_steps: int = 100  # linear warm-up
+    weight_decay: float = 0.1  # AdamW decoupled weight decay (not on norms and biases)
+    beta2: float = 0.95  # AdamW second-moment decay
+    grad_clip: float = 1.0  # global gradient-norm clip
+    eval_every: int = 200  # steps between validation runs
+    eval_max_tokens: int = 200_000  # cap on validation tokens per evaluation
+    log_every: int = 10  # steps between metric lines
+    seed: int = 0  # data order, augmentation and initialisation
+    precision: str = "auto"  # "bf16", "fp32", or "auto" (bf16 where supported, CPU included)
+    transpose: int = 6  # random transposition range in semitones (0 = off)
+    control_dropout: float = 0.25  # chance of leaving out each control during training
+
+
+def load_train_config(folder: Path) -> TrainConfig | None:
+    path = folder / "train.json"
+    if not path.is_file():
+        return None
+    raw = json.loads(path.read_text())
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in raw.items() if k in known})
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio * lr at max_steps."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    t = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _precision(cfg: TrainConfig) -> str:
+    if cfg.precision in ("bf16", "fp32"):
+        return "bf16" if cfg.precision == "bf16" else "no"
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "no"
+    return "bf16"  # CPU autocast to bf16 (fast with AMX / AVX512-BF16)
+
+
+# ---- batches ------------------------------------------------------------------------------------
+
+class BatchSampler:
+    """Random pieces (weighted by how many windows they hold) -> augmented training sequences."""
+
+    def __init__(self, pieces: list[Piece], tok: Tokenizer, opts: SequenceOptions, seed: int):
+        if not pieces:
+            raise TunesmithError("the dataset has no training pieces")
+        self.pieces, self.tok, self.opts = pieces, tok, opts
+        self.rng = random.Random(seed)
+        self.weights = [max(1.0, len(p.ids) / opts.max_len) for p in pieces]
+
+    def __call__(self, batch_size: int) -> dict[str, torch.Tensor]:
+        chosen = self.rng.choices(self.pieces, weights=self.weights, k=batch_size)
+        seqs = [training_sequence(p, self.tok, self.opts, self.rng) for p in chosen]
+        return collate(seqs, self.tok.pad_id, [self._prefix_len(s) for s in seqs])
+
+    def _prefix_len(self, seq: list[int]) -> int:
+        n = 0
+        while n < len(seq) and (seq[n] == self.tok.bos_id or self.tok.is_control(seq[n])):
+            n += 1
+        return n
+
+
+def validation_batches(pieces: list[Piece], tok: Tokenizer, max_len: int, batch_size: int, max_tokens: int):
+    """Whole validation pieces in consecutive windows, every control given, no augmentation."""
+    seqs, prefixes, total = [], [], 0
+    for p in pieces:
+        prefix = tok.control_ids(Controls.from_meta(p.meta))
+        music = np.append(p.ids.astype(np.int64), tok.eos_id).tolist()
+        room = max_len - len(prefix)
+        for start in range(0, len(music), room):
+            window = music[start: start + room]
+            seqs.append(prefix + window)
+            prefixes.append(len(prefix))
+            total += len(window)
+        if total >= max_tokens:
+            break
+    for i in range(0, len(seqs), batch_size):
+        yield collate(seqs[i: i + batch_size], tok.pad_id, prefixes[i: i + batch_size])
+
+
+@torch.no_grad()
+def evaluate_loss(model, batches, accelerator: Accelerator) -> float:
+    """Mean cross-entropy per predicted music token."""
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+        with accelerator.autocast():
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        labels = batch["labels"][:, 1:]
+        loss = torch.nn.functional.cross_entropy(
+            logits[:, :-1].float().reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100, reduction="sum")
+        total += loss.item()
+        count += int((labels != -100).sum())
+    model.train()
+    return total / max(1, count)
+
+
+# ---- checkpoints --------------------------------------------------------------------------------
+
+def save_checkpoint(folder: Path, model, tok: Tokenizer, mcfg: ModelConfig, tcfg: TrainConfig,
+                    optimizer=None, state: dict | None = None) -> None:
+    """A complete model folder (weights, configs, tokenizer), optionally with resumable state/, atomically."""
+    with atomic_dir(folder) as tmp:
+        save_weights(model, tmp)
+        save_model_config(mcfg, tmp)
+        write_json(tmp / "train.json", asdict(tcfg))
+        tok.save(tmp / "tokenizer")
+        if optimizer is not None and state is not None:
+            (tmp / "state").mkdir()
+            save_optimizer(optimizer, tmp / "state")
+            write_json(tmp / "state" / "trainer.json", state)
+            save_file({"torch_rng": torch.get_rng_state()}, str(tmp / "state" / "rng.safetensors"))
+
+
+def save_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> None:
+    """Optimizer state as safetensors (tensors) + JSON (hyper-parameters): no pickle."""
+    sd = optimizer.state_dict()
+    tensors = {f"{pid}.{name}": v.contiguous() for pid, st in sd["state"].items() for name, v in st.items()
+               if torch.is_tensor(v)}
+    save_file(tensors, str(folder / "optimizer.safetensors"))
+    write_json(folder / "optimizer.json", {"param_groups": sd["param_groups"]})
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> None:
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    groups = json.loads((folder / "optimizer.json").read_text())["param_groups"]
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = v
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def plot_losses(metrics_path: Path, out_png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    train = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    val = [(r["step"], r["val_loss"]) for r in rows if "val_loss" in r]
+    fig = Figure(figsize=(7, 4), dpi=110)
+    ax = fig.add_subplot()
+    if train:
+        ax.plot(*zip(*train), label="train", color="tab:blue", alpha=0.8)
+    if val:
+        ax.plot(*zip(*val), "o-", label="validation", color="tab:orange")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy per token (nats)")
+    ax.set_title("tunesmith training")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    from tunesmith.fileio import atomic_path
+
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+# ---- the loop -----------------------------------------------------------------------------------
+
+def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), resume: bool = False,
+          progress: bool = True) -> dict:
+    """Train a model on a dataset folder; returns a summary (steps, losses, tokens/s, paths)."""
+    out = Path(out)
+    data = Dataset(dataset)
+    tok = data.tokenizer()
+    accelerator = Accelerator(mixed_precision=_precision(cfg), gradient_accumulation_steps=cfg.grad_accum,
+                              cpu=not torch.cuda.is_available())
+    state = {"step": 0, "tokens": 0, "seconds": 0.0, "best_val": None}
+    last = out / "last"
+    if resume:
+        if not (last / "state" / "trainer.json").is_file():
+            raise BadInputError(out, "nothing to resume (no last/state/trainer.json)")
+        saved = load_train_config(last)
+        cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes) if saved else cfg
+        state = json.loads((last / "state" / "trainer.json").read_text())
+    mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **({"max_len": cfg.max_len} if cfg.max_len else {}))
+    torch.manual_seed(cfg.seed)
+    model = build_model(mcfg, tok.pad_id, tok.bos_id, tok.eos_id)
+    if resume:
+        from tunesmith.model import load_weights
+
+        load_weights(model, last)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, cfg.beta2))
+    if resume:
+        load_optimizer(optimizer, last / "state")
+        torch.set_rng_state(load_file(str(last / "state" / "rng.safetensors"))["torch_rng"])
+    model, optimizer = accelerator.prepare(model, optimizer)
+
+    opts = SequenceOptions(mcfg.max_len, cfg.transpose, cfg.control_dropout)
+    sampler = BatchSampler(data.pieces("train"), tok, opts,
+                           seed=cfg.seed * 1000 + accelerator.process_index + 7919 * state["step"])
+    val_pieces = data.pieces("validation")
+    metrics_path = out / "metrics.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume and metrics_path.exists():
+        metrics_path.unlink()
+    main = accelerator.is_main_process
+    if main:
+        n_params = count_parameters(accelerator.unwrap_model(model))
+        accelerator.print(f"model {mcfg.preset}: {n_params / 1e6:.2f}M parameters, vocab {tok.vocab_size}, "
+                          f"context {mcfg.max_len} | {len(sampler.pieces)} training pieces, {len(val_pieces)} validation "
+                          f"| device {accelerator.device}, precision {accelerator.mixed_precision}")
+
+    def log(row: dict) -> None:
+        if main:
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    def run_validation() -> float | None:
+        if not val_pieces:
+            return None
+        batches = validation_batches(val_pieces, tok, mcfg.max_len, cfg.batch_size, cfg.eval_max_tokens)
+        return evaluate_loss(model, batches, accelerator)
+
+    def checkpoint(folder: Path, with_state: bool) -> None:
+        if main:
+            save_checkpoint(folder, accelerator.unwrap_model(model), tok, mcfg, cfg,
+                            optimizer if with_state else None, state if with_state else None)
+
+    model.train()
+    t_start, t_window, tokens_window = time.time(), time.time(), 0
+    seconds_before = state["seconds"]
+    bar = tqdm(total=cfg.max_steps, initial=state["step"], desc="training", unit="step", disable=not (progress and main))
+    loss_sum, loss_n = 0.0, 0
+    stop_reason = "max_steps"
+    while state["step"] < cfg.max_steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(state["step"], cfg)
+        for _ in range(cfg.grad_accum):
+            batch = {k: v.to(accelerator.device) for k, v in sampler(cfg.batch_size).items()}
+            with accelerator.accumulate(model), accelerator.autocast():
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            n_tok = int(batch["attention_mask"].sum()) * accelerator.num_processes
+            tokens_window += n_tok
+            state["tokens"] += n_tok
+            loss_sum += loss.item()
+            loss_n += 1
+        state["step"] += 1
+        state["seconds"] = seconds_before + time.time() - t_start
+        bar.update()
+        if state["step"] % cfg.log_every == 0 or state["step"] == cfg.max_steps:
+            tps = tokens_window / max(1e-9, time.time() - t_window)
+            row = {"step": state["step"], "loss": loss_sum / loss_n, "lr": lr_at(state["step"] - 1, cfg),
+                   "tokens_per_s": round(tps), "tokens": state["tokens"], "seconds": round(state["seconds"], 1)}
+            log(row)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", tok_s=f"{tps:,.0f}")
+            loss_sum, loss_n, t_window, tokens_window = 0.0, 0, time.time(), 0
+        out_of_time = cfg.max_minutes is not None and (time.time() - t_start) / 60 >= cfg.max_minutes
+        if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.max_steps or out_of_time:
+            val = run_validation()
+            if val is not None:
+                log({"step": state["step"], "val_loss": val})
+                bar.write(f"step {state['step']}: validation loss {val:.4f}")
+                if state["best_val"] is None or val < state["best_val"]:
+                    state["best_val"] = val
+                    checkpoint(out / "best", with_state=False)
+            checkpoint(last, with_state=True)
+        if out_of_time:
+            stop_reason = "max_minutes"
+            break
+    bar.close()
+    accelerator.wait_for_everyone()
+    if main and not (out / "best").exists():  # no validation split: the last weights are the result
+        shutil.copytree(last, out / "best", ignore=shutil.ignore_patterns("state"))
+    if main and metrics_path.exists():
+        plot_losses(metrics_path, out / "loss.png")
+    rows = [json.loads(x) for x in metrics_path.read_text().splitlines()] if metrics_path.exists() else []
+    train_losses = [r["loss"] for r in rows if "loss" in r]
+    tps = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
+    return {
+        "out": str(out), "steps": state["step"], "stop": stop_reason, "tokens": state["tokens"],
+        "seconds": round(state["seconds"], 1), "train_loss": train_losses[-1] if train_losses else None,
+        "best_val_loss": state["best_val"], "tokens_per_s": round(float(np.median(tps))) if tps else None,
+        "loss_png": str(out / "loss.png"),
+    }
