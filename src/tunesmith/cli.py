@@ -1,0 +1,166 @@
+"""`tunesmith` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+
+from tunesmith.errors import TunesmithError
+
+
+def _style_controls(model, style: str | None) -> dict:
+    """Resolve --style against the labels the model knows (composer, collection or genre)."""
+    if not style:
+        return {}
+    want = style.strip().lower()
+    vocab = model.tokenizer.controls
+    for field, labels in (("composer", vocab.composers), ("collection", vocab.collections), ("genre", vocab.genres)):
+        for label in labels:
+            if label.lower() == want:
+                return {field: label}
+    known = sorted(set(vocab.composers + vocab.collections + vocab.genres))
+    near = difflib.get_close_matches(want, known, n=5, cutoff=0.3)
+    raise TunesmithError(f"this model does not know the style {style!r}; nearest styles it knows: "
+                         f"{', '.join(near) if near else ', '.join(known[:12])}")
+
+
+def cmd_data_build(args) -> None:
+    from tunesmith.data.build import build_dataset, format_report
+
+    report = build_dataset(args.sources, args.out, workers=args.workers, use_cache=not args.no_cache,
+                           limit=args.limit, cache_dir=args.cache_dir)
+    print(format_report(report))
+
+
+def cmd_train(args) -> None:
+    from tunesmith.train import TrainConfig, train
+
+    cfg = TrainConfig(preset=args.preset, max_steps=args.max_steps, max_minutes=args.max_minutes,
+                      batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+                      warmup_steps=min(args.warmup_steps, max(1, args.max_steps // 10)),
+                      eval_every=args.eval_every, seed=args.seed, precision=args.precision, max_len=args.max_len)
+    summary = train(args.dataset, args.out, cfg, resume=args.resume)
+    print(json.dumps(summary, indent=2))
+
+
+def cmd_generate(args) -> None:
+    from tunesmith.generate import GenerationOptions, load, save_generation, tokens_per_second
+    from tunesmith.instruments import parse_instruments
+    from tunesmith.tokenizer import Controls
+
+    model = load(args.model)
+    controls = Controls(
+        **_style_controls(model, args.style),
+        **{k: v for k, v in (("composer", args.composer), ("collection", args.collection), ("genre", args.genre))
+           if v},
+        key=args.key, meter=args.meter, tempo=args.tempo,
+        instruments=parse_instruments(args.instruments) if args.instruments else None,
+    )
+    if controls.meter and controls.meter not in model.tokenizer.meters:
+        raise TunesmithError(f"meter {controls.meter} is not supported; choose one of {', '.join(model.tokenizer.meters)}")
+    opts = GenerationOptions(
+        controls=controls, bars=args.bars, prompt_midi=args.prompt_midi, prompt_bars=args.prompt_bars,
+        greedy=args.greedy, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        num_beams=args.num_beams, num_samples=args.num_samples, seed=args.seed, max_new_tokens=args.max_new_tokens,
+    )
+    print("controls:", json.dumps({k: v for k, v in controls.to_dict().items() if v is not None}))
+    gens = model.generate(opts)
+    for k, gen in enumerate(gens):
+        stem = f"{args.name}-{k}" if len(gens) > 1 else args.name
+        paths = save_generation(gen, args.out, stem, audio=not args.no_audio, soundfont=args.soundfont,
+                                sample_rate=args.sample_rate)
+        ok = all(v.get("pass", True) for v in gen.report.values())
+        print(f"{stem}: {gen.score.note_num()} notes, {gen.new_tokens} tokens in {gen.seconds:.1f} s, "
+              f"controls {'all hold' if ok else 'NOT all held: see ' + str(paths['json'])}")
+        for kind, path in paths.items():
+            print(f"  {kind:5} {path}")
+    print(f"generation speed: {tokens_per_second(gens):.0f} tokens/s")
+
+
+def cmd_demo(args) -> None:
+    from tunesmith.demo import run_demo
+
+    run_demo(Path(args.out), minutes=args.minutes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tunesmith", description="Transformer music generation: data, training, generation.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("data", help="build datasets").add_subparsers(dest="data_command", required=True)
+    b = d.add_parser("build", help="music files -> de-duplicated, split, tokenized dataset folder")
+    b.add_argument("sources", nargs="+", help="'music21' (the bundled corpus), 'music21:bach,palestrina', folders or files")
+    b.add_argument("--out", required=True, help="dataset folder to write")
+    b.add_argument("--workers", type=int, default=None, help="parallel processes (default: CPU count)")
+    b.add_argument("--limit", type=int, default=None, help="read only the first N files (quick trials)")
+    b.add_argument("--no-cache", action="store_true", help="re-read every file instead of using the cache")
+    b.add_argument("--cache-dir", default=None, help="per-file cache (default ~/.cache/tunesmith or $TUNESMITH_CACHE)")
+    b.set_defaults(func=cmd_data_build)
+
+    t = sub.add_parser("train", help="train a model on a dataset folder")
+    t.add_argument("dataset")
+    t.add_argument("--out", required=True)
+    t.add_argument("--preset", default="small", help="model size: tiny, small, base")
+    t.add_argument("--max-steps", type=int, default=2000)
+    t.add_argument("--max-minutes", type=float, default=None)
+    t.add_argument("--max-len", type=int, default=None, help="context length (default: the preset's)")
+    t.add_argument("--batch-size", type=int, default=8)
+    t.add_argument("--grad-accum", type=int, default=1)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--warmup-steps", type=int, default=100)
+    t.add_argument("--eval-every", type=int, default=200)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    t.set_defaults(func=cmd_train)
+
+    g = sub.add_parser("generate", help="generate MIDI, WAV and piano rolls from a model")
+    g.add_argument("--model", required=True, help="model folder (or a training output folder)")
+    g.add_argument("--style", help="a composer, collection or genre the model knows (e.g. bach, chorale, reel)")
+    g.add_argument("--composer")
+    g.add_argument("--collection")
+    g.add_argument("--genre")
+    g.add_argument("--key", help="e.g. 'D minor', 'Bb major'")
+    g.add_argument("--meter", help="time signature, e.g. 3/4")
+    g.add_argument("--tempo", type=float, help="beats (quarter notes) per minute")
+    g.add_argument("--instruments", help="GM names or numbers, comma-separated: piano,violin or 0,40; drums = -1")
+    g.add_argument("--bars", type=int, default=16, help="bars to generate (0 = let the model decide)")
+    g.add_argument("--prompt-midi", help="continue the opening of this MIDI file")
+    g.add_argument("--prompt-bars", type=int, default=4)
+    g.add_argument("--greedy", action="store_true")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--top-k", type=int, default=0)
+    g.add_argument("--top-p", type=float, default=0.95)
+    g.add_argument("--num-beams", type=int, default=1)
+    g.add_argument("--num-samples", type=int, default=1)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-new-tokens", type=int, default=None)
+    g.add_argument("--out", default="generated")
+    g.add_argument("--name", default="sample", help="file name stem")
+    g.add_argument("--no-audio", action="store_true", help="skip the WAV")
+    g.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont (default: one found offline)")
+    g.add_argument("--sample-rate", type=int, default=44100)
+    g.set_defaults(func=cmd_generate)
+
+    m = sub.add_parser("demo", help="the whole pipeline on the bundled Bach chorales: data, a small model, a new piece")
+    m.add_argument("--out", default="runs/demo")
+    m.add_argument("--minutes", type=float, default=7.0, help="training time budget")
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "bars", None) == 0:
+        args.bars = None
+    try:
+        args.func(args)
+    except TunesmithError as e:
+        print(f"tunesmith: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("tunesmith: interrupted", file=sys.stderr)
+        sys.exit(130)
