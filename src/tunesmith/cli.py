@@ -83,7 +83,7 @@ def cmd_generate(args) -> None:
 def cmd_demo(args) -> None:
     from tunesmith.demo import run_demo
 
-    run_demo(Path(args.out), minutes=args.minutes)
+    run_demo(Path(args.out), minutes=args.minutes, preset=args.preset, limit=args.limit)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="the whole pipeline on the bundled Bach chorales: data, a small model, a new piece")
     m.add_argument("--out", default="runs/demo")
     m.add_argument("--minutes", type=float, default=7.0, help="training time budget")
+    m.add_argument("--preset", default="small", help="model size (tiny for a quick trial)")
+    m.add_argument("--limit", type=int, default=None, help="read only the first N corpus files (quick trial)")
     m.set_defaults(func=cmd_demo)
     return p
 

@@ -13,21 +13,24 @@ from tunesmith.train import TrainConfig, train
 DEMO_SOURCE = "music21:bach"
 
 
-def run_demo(out: Path, minutes: float = 7.0) -> dict:
-    """Run every stage, saying what it does; a model already trained in `out` is reused."""
+def run_demo(out: Path, minutes: float = 7.0, preset: str = "small", limit: int | None = None) -> dict:
+    """Run every stage, saying what it does; a model already trained in `out` is reused.
+
+    `preset` and `limit` (files read) exist for quick trials and tests; the defaults are the demo."""
     t0 = time.time()
     data_dir, model_dir, gen_dir = out / "data", out / "model", out / "generated"
     print(f"[1/3] building the dataset from the music21 bundled corpus ({DEMO_SOURCE}) -> {data_dir}")
-    print(format_report(build_dataset([DEMO_SOURCE], data_dir)))
+    print(format_report(build_dataset([DEMO_SOURCE], data_dir, limit=limit)))
     if (model_dir / "best" / "model.safetensors").is_file():
         print(f"[2/3] using the model already trained in {model_dir} (delete it to retrain)")
     else:
-        print(f"[2/3] training a 'small' model for up to {minutes:g} minutes on the CPU -> {model_dir}")
-        cfg = TrainConfig(preset="small", max_steps=4000, max_minutes=minutes, batch_size=8, lr=2e-3,
+        print(f"[2/3] training a '{preset}' model for up to {minutes:g} minutes -> {model_dir}")
+        cfg = TrainConfig(preset=preset, max_steps=4000, max_minutes=minutes, batch_size=8, lr=2e-3,
                           warmup_steps=50, eval_every=250)
         summary = train(data_dir, model_dir, cfg)
-        print(f"      {summary['steps']} steps, {summary['tokens']:,} tokens, {summary['tokens_per_s']:,} tokens/s, "
-              f"validation loss {summary['best_val_loss']:.3f}; loss curve: {summary['loss_png']}")
+        val = summary["best_val_loss"]
+        print(f"      {summary['steps']} steps, {summary['tokens']:,} tokens, {summary['tokens_per_s'] or 0:,} tokens/s, "
+              f"validation loss {'n/a' if val is None else f'{val:.3f}'}; loss curve: {summary['loss_png']}")
     print("[3/3] generating a 16-bar chorale in 4/4 at 80 BPM for choir")
     model = load(model_dir)
     opts = GenerationOptions(controls=Controls(composer="bach", genre="chorale", meter="4/4", tempo=80,

@@ -1,0 +1,80 @@
+"""Every CLI command, run as a user would (in-process through `main`, and once as a real process)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import symusic
+
+from conftest import corpus_score
+from tunesmith.cli import main
+
+
+def test_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "tunesmith", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "generate" in out.stdout and "data" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def midi_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mymusic")
+    for i, name in enumerate(["bach/bwv66.6", "bach/bwv10.7", "bach/bwv11.6", "bach/bwv101.7"]):
+        corpus_score(name).dump_midi(str(folder / f"piece{i}.mid"))
+    (folder / "broken.mid").write_bytes(b"MThd garbage")
+    return folder
+
+
+def test_data_build_train_generate(tmp_path, midi_folder, capsys, cache_dir):
+    main(["data", "build", str(midi_folder), "--out", str(tmp_path / "ds"), "--workers", "1",
+          "--cache-dir", str(cache_dir)])
+    printed = capsys.readouterr().out
+    assert "kept 4" in printed and "skipped 1" in printed and "skipped.jsonl" in printed
+    skipped = [json.loads(x) for x in (tmp_path / "ds" / "skipped.jsonl").read_text().splitlines()]
+    assert [s["source"].endswith("broken.mid") for s in skipped] == [True]
+
+    main(["train", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--preset", "tiny", "--max-steps", "4",
+          "--batch-size", "2", "--eval-every", "2"])
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.index("{\n"):])
+    assert summary["steps"] == 4 and (tmp_path / "run" / "best" / "model.safetensors").is_file()
+
+    main(["generate", "--model", str(tmp_path / "run"), "--meter", "3/4", "--tempo", "100",
+          "--instruments", "piano,violin", "--bars", "2", "--out", str(tmp_path / "gen"), "--num-samples", "2",
+          "--no-audio"])
+    printed = capsys.readouterr().out
+    assert "sample-0" in printed and "sample-1" in printed and "tokens/s" in printed
+    score = symusic.Score(str(tmp_path / "gen" / "sample-0.mid"))
+    assert (score.time_signatures[0].numerator, score.time_signatures[0].denominator) == (3, 4)
+    assert (tmp_path / "gen" / "sample-1.png").is_file()
+
+
+def test_errors_are_one_line_not_tracebacks(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["data", "build", str(tmp_path / "nowhere"), "--out", str(tmp_path / "ds")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["generate", "--model", str(tmp_path / "no-model")])
+    assert "no-model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert "not a tunesmith dataset" in capsys.readouterr().err
+
+
+def test_generate_rejects_unknown_style_and_instrument(tiny_model, capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "--model", str(tiny_model[0]), "--style", "chopin"])
+    err = capsys.readouterr().err
+    assert "does not know the style 'chopin'" in err and "bach" in err
+    with pytest.raises(SystemExit):
+        main(["generate", "--model", str(tiny_model[0]), "--instruments", "kazoo-phone"])
+    assert "unknown instrument" in capsys.readouterr().err
+
+
+def test_demo_quick_trial(tmp_path, capsys):
+    main(["demo", "--out", str(tmp_path / "demo"), "--preset", "tiny", "--minutes", "0.05", "--limit", "12"])
+    printed = capsys.readouterr().out
+    assert "[3/3]" in printed and "chorale.mid" in printed and "chorale.wav" in printed
+    assert (tmp_path / "demo" / "generated" / "chorale.png").is_file()

@@ -1,0 +1,61 @@
+"""Constrained decoding: the grammar always holds and every enforced control holds, over many seeds,
+even for an untrained model."""
+
+import pytest
+
+from tunesmith.constraints import Constraints, RemiGrammar, bar_positions
+from tunesmith.generate import GenerationOptions
+from tunesmith.tokenizer import Controls
+
+CASES = [
+    Controls(meter="3/4", tempo=72, instruments=(0,)),
+    Controls(meter="6/8", tempo=132, instruments=(40, 42)),
+    Controls(meter="4/4", tempo=100, instruments=(0, -1)),  # piano and drums
+    Controls(meter="2/2", instruments=(52,)),
+]
+
+
+def replay_is_grammatical(model, seq, n_controls, constraints):
+    """Every generated token was allowed by the grammar given what came before it."""
+    g = RemiGrammar(model.tokenizer, constraints, music_start=n_controls)
+    return all(bool(g.allowed(seq[:i])[seq[i]]) for i in range(n_controls, len(seq)))
+
+
+@pytest.mark.parametrize("controls", CASES, ids=lambda c: f"{c.meter}-{c.tempo}-{c.instruments}")
+def test_enforced_controls_hold_over_seeds(random_model, controls):
+    tok = random_model.tokenizer
+    for seed in range(4):
+        opts = GenerationOptions(controls=controls, bars=4, seed=seed, temperature=1.3, top_p=1.0)
+        [gen] = random_model.generate(opts)
+        assert all(v["pass"] for v in gen.report.values()), gen.report
+        score = gen.score
+        # independent of the report: read the MIDI itself
+        assert {(t.numerator, t.denominator) for t in score.time_signatures} == {tuple(map(int, controls.meter.split("/")))}
+        if controls.tempo:
+            assert all(abs(t.qpm - controls.tempo) < 0.5 for t in score.tempos)
+        programs = {-1 if t.is_drum else t.program for t in score.tracks if t.note_num()}
+        assert programs <= set(controls.instruments)
+        bars = sum(1 for i in tok.music_part(gen.ids) if i == tok.bar_id)
+        assert bars == 4
+        # every note starts inside its bar: positions never run past the bar's length
+        tpq = score.ticks_per_quarter
+        num, den = map(int, controls.meter.split("/"))
+        bar_ticks = tpq * 4 * num // den
+        for track in score.tracks:
+            for note in track.notes:
+                assert note.time < 4 * bar_ticks
+        n_controls = len(tok.control_ids(controls))
+        assert replay_is_grammatical(random_model, gen.ids, n_controls,
+                                     Constraints(controls.meter, controls.tempo, controls.instruments, 4))
+
+
+def test_greedy_and_beam_search_obey_grammar(random_model):
+    for opts in (GenerationOptions(controls=Controls(meter="3/4"), bars=3, greedy=True),
+                 GenerationOptions(controls=Controls(meter="3/4"), bars=3, num_beams=3)):
+        [gen] = random_model.generate(opts)
+        assert gen.report["meter"]["pass"] and gen.report["bars"]["pass"]
+        assert gen.score.note_num() > 0
+
+
+def test_bar_positions():
+    assert bar_positions("4/4") == 32 and bar_positions("6/8") == 48 and bar_positions("2/2") == 16

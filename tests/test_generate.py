@@ -1,0 +1,78 @@
+"""Generation from a trained model: deterministic, valid MIDI, controls honoured, MIDI/WAV/PNG written."""
+
+import pytest
+import soundfile
+import symusic
+
+import tunesmith
+from tunesmith.errors import BadInputError, TunesmithError
+from tunesmith.generate import GenerationOptions, save_generation
+from tunesmith.tokenizer import Controls
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model):
+    return tunesmith.load(tiny_model[0])
+
+
+def test_same_seed_same_midi(model, tmp_path):
+    opts = GenerationOptions(controls=Controls(meter="3/4", tempo=90, instruments=(0, 40)), bars=4, seed=7)
+    a = save_generation(model.generate(opts)[0], tmp_path, "a", audio=False, picture=False)
+    b = save_generation(model.generate(opts)[0], tmp_path, "b", audio=False, picture=False)
+    assert a["midi"].read_bytes() == b["midi"].read_bytes()
+    c = save_generation(model.generate(GenerationOptions(**{**opts.__dict__, "seed": 8}))[0], tmp_path, "c",
+                        audio=False, picture=False)
+    assert c["midi"].read_bytes() != a["midi"].read_bytes()
+
+
+def test_requested_meter_tempo_instruments_hold(model):
+    controls = Controls(composer="bach", meter="3/4", tempo=90, instruments=(0, 40))
+    gens = model.generate(GenerationOptions(controls=controls, bars=4, num_samples=3, seed=1))
+    for gen in gens:
+        score = symusic.Score.from_midi(gen.score.dumps_midi())  # what a DAW would read
+        assert score.note_num() > 0
+        assert {(t.numerator, t.denominator) for t in score.time_signatures} == {(3, 4)}
+        assert all(abs(t.qpm - 90) < 0.5 for t in score.tempos)
+        assert {t.program for t in score.tracks if t.note_num()} <= {0, 40}
+        assert all(v["pass"] for v in gen.report.values()), gen.report
+
+
+def test_sampling_modes(model):
+    for opts in (GenerationOptions(bars=2, greedy=True), GenerationOptions(bars=2, num_beams=2),
+                 GenerationOptions(bars=2, top_k=8, temperature=0.8), GenerationOptions(bars=None, max_new_tokens=60)):
+        [gen] = model.generate(opts)
+        assert gen.score.note_num() > 0
+
+
+def test_outputs_written(model, tmp_path):
+    [gen] = model.generate(GenerationOptions(controls=Controls(tempo=120), bars=2, seed=3))
+    paths = save_generation(gen, tmp_path, "piece", sample_rate=22050)
+    assert symusic.Score(str(paths["midi"])).note_num() == gen.score.note_num()
+    audio, sr = soundfile.read(paths["wav"])
+    assert sr == 22050 and len(audio) > sr * 0.5 and abs(audio).max() > 0.05
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert '"adherence"' in paths["json"].read_text()
+
+
+def test_continue_a_midi_prompt(model, tmp_path, chorale):
+    prompt = tmp_path / "prompt.mid"
+    chorale.dump_midi(str(prompt))
+    [gen] = model.generate(GenerationOptions(prompt_midi=str(prompt), prompt_bars=2, bars=2, seed=0))
+    tok = model.tokenizer
+    opening = tok.encode_music(chorale).tolist()
+    bars = [i for i, t in enumerate(opening) if t == tok.bar_id]
+    assert gen.ids[1: 1 + bars[2]] == opening[: bars[2]]  # the prompt's first two bars, untouched
+    assert gen.report["bars"] == {"requested": 2, "measured": 2, "pass": True}
+
+
+def test_bad_requests_are_clear_errors(model, tmp_path):
+    with pytest.raises(BadInputError, match="no such MIDI file"):
+        model.generate(GenerationOptions(prompt_midi=str(tmp_path / "missing.mid")))
+    junk = tmp_path / "junk.mid"
+    junk.write_bytes(b"not midi at all")
+    with pytest.raises(BadInputError, match="junk.mid"):
+        model.generate(GenerationOptions(prompt_midi=str(junk)))
+    with pytest.raises(TunesmithError, match="unknown composer 'chopin'"):
+        model.generate(GenerationOptions(controls=Controls(composer="chopin")))
+    with pytest.raises(BadInputError, match="no such model folder"):
+        tunesmith.load(tmp_path / "nope")

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from tunesmith import ops
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("D minor", "D minor"), ("E- minor", "Eb minor"), ("F# major", "F# major"), ("Gb major", "F# major"),
+    ("c", "C minor"), ("A", "A major"), ("Bbm", "Bb minor"), ("D_minor", "D minor"), ("c# minor", "C# minor"),
+])
+def test_normalize_key(text, expected):
+    assert ops.normalize_key(text) == expected
+
+
+def test_parse_key_rejects_nonsense():
+    with pytest.raises(ValueError, match="not a key"):
+        ops.parse_key("H minor please")
+
+
+def test_transpose_key_wraps_around():
+    assert ops.transpose_key("A minor", 3) == "C minor"
+    assert ops.transpose_key("C major", -1) == "B major"
+    assert len(set(ops.all_keys())) == 24
+
+
+def test_tempo_bins_follow_text2midi_boundaries():
+    assert [ops.tempo_bin(b) for b in (30, 40, 59.9, 60, 100, 139, 140, 200, 250)] == [0, 1, 1, 2, 4, 5, 6, 7, 8]
+    for i in range(9):
+        assert ops.tempo_bin(ops.tempo_bin_center(i)) == i
+
+
+def test_shift_tokens_in_range_and_allowed_shifts():
+    ids = np.array([1, 10, 12, 50, 19])
+    assert ops.shift_tokens_in_range(ids, 10, 20, 2).tolist() == [1, 12, 14, 50, 21]
+    shifts = ops.allowed_shifts(ids, 10, 20, 5)
+    assert min(shifts) == 0 and max(shifts) == 0  # 10 is the floor, 19 the ceiling
+    assert ops.allowed_shifts(np.array([12, 15]), 10, 20, 5) == [-2, -1, 0, 1, 2, 3, 4]

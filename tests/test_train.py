@@ -1,0 +1,49 @@
+"""Training a tiny model on real corpus data: loss falls, checkpoints are complete, a run resumes."""
+
+import json
+
+from tunesmith.train import TrainConfig, lr_at, train
+
+
+def test_tiny_model_learns(tiny_model):
+    out, summary = tiny_model
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    val = [r["val_loss"] for r in rows if "val_loss" in r]
+    train_loss = [r["loss"] for r in rows if "loss" in r]
+    assert len(val) >= 2 and val[-1] < val[0] - 0.3, val
+    assert train_loss[-1] < train_loss[0] - 1.0
+    assert summary["steps"] == 80 and summary["tokens_per_s"] > 0
+    for folder in ("best", "last"):
+        for name in ("model.safetensors", "model.json", "train.json", "tokenizer/remi.json", "tokenizer/controls.json"):
+            assert (out / folder / name).is_file(), f"{folder}/{name}"
+    assert (out / "last" / "state" / "optimizer.safetensors").is_file()
+    assert (out / "loss.png").stat().st_size > 5000
+    saved = json.loads((out / "best" / "train.json").read_text())
+    assert saved["preset"] == "tiny" and saved["max_steps"] == 80
+
+
+def test_resume_continues_where_it_stopped(tmp_path, chorale_dataset):
+    cfg = TrainConfig(preset="tiny", max_steps=6, batch_size=2, eval_every=3, log_every=1, max_len=128)
+    first = train(chorale_dataset, tmp_path / "run", cfg, progress=False)
+    assert first["steps"] == 6
+    more = train(chorale_dataset, tmp_path / "run", TrainConfig(preset="tiny", max_steps=10), resume=True,
+                 progress=False)
+    assert more["steps"] == 10
+    steps = [json.loads(x)["step"] for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 10 and 6 in steps and 7 in steps  # one log, no restart from 0
+    saved = json.loads((tmp_path / "run" / "last" / "train.json").read_text())
+    assert saved["max_len"] == 128  # the resumed run kept the original configuration
+
+
+def test_max_minutes_bounds_a_run(tmp_path, chorale_dataset):
+    cfg = TrainConfig(preset="tiny", max_steps=10_000, max_minutes=0.02, batch_size=2, max_len=128)
+    summary = train(chorale_dataset, tmp_path / "run", cfg, progress=False)
+    assert summary["stop"] == "max_minutes" and summary["steps"] < 10_000
+    assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
+
+
+def test_schedule_warms_up_then_decays():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, max_steps=100, min_lr_ratio=0.1)
+    assert lr_at(0, cfg) < lr_at(9, cfg) == 1e-3
+    assert abs(lr_at(100, cfg) - 1e-4) < 1e-9
+    assert lr_at(50, cfg) > lr_at(80, cfg)
