@@ -1,0 +1,58 @@
+"""Training sequences: controls first, windows start at bars, transposition keeps the key consistent."""
+
+import random
+
+import numpy as np
+
+from tunesmith import ops
+from tunesmith.data.dataset import Dataset, Piece, SequenceOptions, collate, training_sequence
+from tunesmith.tokenizer import Controls, Tokenizer
+
+
+def test_sequence_layout_and_window(chorale_dataset):
+    ds = Dataset(chorale_dataset)
+    tok = ds.tokenizer()
+    piece = max(ds.pieces("train"), key=lambda p: len(p.ids))
+    opts = SequenceOptions(max_len=256, transpose=0, control_dropout=0.0)
+    seq = training_sequence(piece, tok, opts, random.Random(0))
+    assert len(seq) <= 256 and seq[0] == tok.bos_id
+    n = 1
+    while tok.is_control(seq[n]):
+        n += 1
+    assert n == len(tok.control_ids(Controls.from_meta(piece.meta)))
+    assert seq[n] == tok.bar_id  # the window opens at a bar line
+
+
+def test_transposition_moves_pitches_and_key_together(chorale_dataset):
+    ds = Dataset(chorale_dataset)
+    tok = ds.tokenizer()
+    piece = next(p for p in ds.pieces("train") if p.meta.get("key"))
+    opts = SequenceOptions(max_len=100_000, transpose=6, control_dropout=0.0)
+    plain = training_sequence(piece, tok, SequenceOptions(100_000, 0, 0.0), random.Random(0))
+    lo, hi = tok.pitch_id_range
+    seen_shift = False
+    for seed in range(10):
+        seq = training_sequence(piece, tok, opts, random.Random(seed))
+        pitches = [t for t in seq if lo <= t < hi]
+        base = [t for t in plain if lo <= t < hi]
+        shift = pitches[0] - base[0]
+        assert np.all(np.array(pitches) - np.array(base) == shift)
+        key = next(tok.id_to_token[t] for t in seq if tok.type_of[t] == "Key").split("_", 1)[1].replace("_", " ")
+        assert key == ops.transpose_key(piece.meta["key"], shift)
+        seen_shift |= shift != 0
+    assert seen_shift
+
+
+def test_control_dropout_leaves_controls_out():
+
+    tok = Tokenizer()
+    piece = Piece({"key": "C major", "time_signatures": ["4/4"], "tempo": 100, "programs": [0]},
+                  np.array([tok.bar_id], dtype=np.uint16))
+    lengths = {len(training_sequence(piece, tok, SequenceOptions(64, 0, 0.5), random.Random(s))) for s in range(40)}
+    assert len(lengths) > 2
+
+
+def test_collate_masks_padding_and_controls():
+    batch = collate([[1, 600, 3, 4, 5], [1, 3, 4]], pad_id=0, prefix_lens=[2, 1])
+    assert batch["labels"].tolist() == [[-100, -100, 3, 4, 5], [-100, 3, 4, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
