@@ -19,6 +19,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Tokenizer
 
 SPLITS = ("train", "validation", "test")
 CACHE_VERSION = "1"
+FILE_TIMEOUT = 300  # seconds one file may take to read (music21's converter is slow on some large scores)
 
 
 @dataclass
@@ -70,9 +72,23 @@ def default_cache_dir() -> Path:
     return Path(root) / "pieces"
 
 
+def _code_version() -> str:
+    """A digest of the code that turns a file into cached pieces: changing it invalidates the cache."""
+    from tunesmith import tokenizer
+    from tunesmith.data import load, metadata
+
+    digest = hashlib.sha1(CACHE_VERSION.encode())
+    for module in (load, metadata, tokenizer):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+CODE_VERSION = _code_version()
+
+
 def _cache_key(src: SourceFile) -> str:
     st = os.stat(src.path)
-    raw = json.dumps([CACHE_VERSION, src.path, src.display, src.collection, list(src.labels),
+    raw = json.dumps([CODE_VERSION, src.path, src.display, src.collection, list(src.labels),
                       st.st_size, st.st_mtime_ns, repr(sorted(REMI_PARAMS.items()))])
     return hashlib.sha1(raw.encode()).hexdigest()
 
@@ -105,14 +121,38 @@ def _write_cache(folder: Path, key: str, result: FileResult) -> None:
 _TOKENIZER: Tokenizer | None = None
 
 
-def process_file(src: SourceFile) -> FileResult:
+class FileTimeout(BaseException):
+    """Raised by SIGALRM inside a file's reading (a BaseException, so no `except Exception` swallows it)."""
+
+
+def _on_alarm(signum, frame):
+    raise FileTimeout()
+
+
+def _load_with_timeout(src: SourceFile, timeout: int):
+    if timeout <= 0 or not hasattr(signal, "SIGALRM"):
+        return load_pieces(src)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(timeout)
+    try:
+        return load_pieces(src)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def process_file(src: SourceFile, timeout: int = FILE_TIMEOUT) -> FileResult:
     """Load one source file and tokenize its pieces. Never raises for a bad file: it is a skip."""
     global _TOKENIZER
     if _TOKENIZER is None:
         _TOKENIZER = Tokenizer()
     result = FileResult()
     try:
-        loaded = load_pieces(src)
+        loaded = _load_with_timeout(src, timeout)
+    except FileTimeout:
+        result.skipped.append({"source": src.display, "reason": f"timed out: reading took over {timeout} s",
+                               "transient": True})
+        return result
     except Exception as e:  # BadInputError carries a clear reason; anything else is reported too
         reason = getattr(e, "reason", None) or f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         result.skipped.append({"source": src.display, "reason": reason})
@@ -146,7 +186,7 @@ def _process_cached(args: tuple[SourceFile, str | None]) -> tuple[FileResult, bo
         if hit is not None:
             return hit, True
     result = process_file(src)
-    if cache:
+    if cache and not any(s.get("transient") for s in result.skipped):  # a time-out may pass next time
         _write_cache(Path(cache), key, result)
     return result, False
 
