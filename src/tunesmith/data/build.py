@@ -36,6 +36,7 @@ from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Tokenizer
 SPLITS = ("train", "validation", "test")
 CACHE_VERSION = "1"
 FILE_TIMEOUT = 300  # seconds one file may take to read (music21's converter is slow on some large scores)
+MIN_LABEL_COUNT = 5  # a collection, composer or genre becomes a control token with this many training pieces
 
 
 @dataclass
@@ -256,7 +257,7 @@ def build_dataset(
         kept.append((meta, ids))
 
     train_metas = [m for m, _ in kept if m["split"] == "train"]
-    tokenizer = Tokenizer(ControlVocab.from_metadata(train_metas))
+    tokenizer = Tokenizer(ControlVocab.from_metadata(train_metas, min_count=MIN_LABEL_COUNT))
     per_collection: dict[str, dict[str, dict[str, int]]] = defaultdict(
         lambda: {s: {"pieces": 0, "tokens": 0} for s in SPLITS})
     with atomic_dir(out) as tmp:
