@@ -11,7 +11,6 @@ everything returned pickles, so load_pieces can run in a multiprocessing pool.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import copy
 import functools
@@ -32,7 +31,7 @@ from music21.abcFormat import translate as abc_translate
 from music21.midi import translate as m21_midi_translate
 
 from tunesmith.data.metadata import (
-    COLLECTION_COMPOSERS, COLLECTION_GENRES, DEFAULT_TEMPO, VOCAL_COLLECTIONS, KeyInfo, PieceMeta,
+    COLLECTION_COMPOSERS, COLLECTION_GENRES, DEFAULT_TEMPO, R_FIELD_NOT_A_FORM, VOCAL_COLLECTIONS, KeyInfo, PieceMeta,
     choose_key, content_hash, count_notes, duration_seconds, estimate_key_from_histogram,
     genre_from_title, initial_tempo, kern_key, music21_key_info, normalize_composer, normalize_genre,
     pitch_class_histogram, program_list, signature_fit, time_signature_list,
@@ -434,7 +433,8 @@ def piece_from_music21(src: SourceFile, index: int, m21: stream.Stream, tune: Tu
     labels = dict(src.labels)
     title = labels.get("title") or _music21_title(m21)
     is_corpus = src.display.startswith(MUSIC21_PREFIX + ":")
-    genre = (normalize_genre(labels.get("genre")) or tune.genre or genre_from_title(title)
+    tune_genre = None if src.collection in R_FIELD_NOT_A_FORM else tune.genre
+    genre = (normalize_genre(labels.get("genre")) or tune_genre or genre_from_title(title)
              or (COLLECTION_GENRES.get(src.collection) if is_corpus else None))
     key, key_source = choose_key(score, tune.key or music21_key_info(m21))
     meta = _make_meta(src, index, score, composer=_music21_composer(src, m21, labels), title=title,

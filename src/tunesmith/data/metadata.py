@@ -374,6 +374,10 @@ COLLECTION_GENRES: dict[str, str] = {
     "nottingham-dataset": "folk tune", "miscFolk": "folk tune",
 }
 
+# Collections whose ABC `R:` field describes a song's subject or function (Essen: German multi-label
+# tags such as "ballade, liebe, tod"), not a dance form: their genre is the collection's.
+R_FIELD_NOT_A_FORM = {"essenFolksong"}
+
 # Collections of vocal music: parts without a specific instrument are voices there.
 VOCAL_COLLECTIONS = {"bach", "palestrina", "monteverdi", "trecento", "josquin", "ciconia", "luca", "lusitano"}
 
