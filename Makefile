@@ -2,12 +2,22 @@
 PYTHON ?= python3
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install install-audio demo test test-slow bench clean
 
 install: .installed
 .installed: pyproject.toml constraints.txt
 	$(PIP_INSTALL) -e ".[dev]"
 	@touch .installed
+
+# The audio extra without TensorFlow: basic-pitch's light dependencies and onnxruntime, then
+# basic-pitch itself with --no-deps (its metadata pulls TensorFlow 2.15 on Linux, Python >= 3.11).
+BASIC_PITCH = basic-pitch==0.4.0
+install-audio: .installed-audio
+.installed-audio: .installed
+	$(PIP_INSTALL) -e ".[dev,audio]"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps "$(BASIC_PITCH)"
+	$(PYTHON) -c "from tunesmith.transcribe import check_audio_extra; print(check_audio_extra())"
+	@touch .installed-audio
 
 demo: install
 	$(PYTHON) -m tunesmith demo
@@ -19,4 +29,4 @@ test-slow: install
 	$(PYTHON) -m pytest -q -m slow
 
 clean:
-	rm -rf runs .installed .pytest_cache
+	rm -rf runs .installed .installed-audio .pytest_cache

@@ -26,6 +26,8 @@ _EXPORTS = {
     "train": "tunesmith.train",
     "TrainConfig": "tunesmith.train",
     "ModelConfig": "tunesmith.model",
+    "TranscribeOptions": "tunesmith.transcribe",
+    "export_musicxml": "tunesmith.score_export",
     "TunesmithError": "tunesmith.errors",
     "BadInputError": "tunesmith.errors",
 }

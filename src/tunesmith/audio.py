@@ -1,4 +1,4 @@
-"""Audio from a `symusic.Score`: find a SoundFont, render with symusic's synthesizer, write WAV/FLAC.
+"""Audio from a `symusic.Score`: find a SoundFont, render with symusic's synthesizer, write WAV/FLAC/MP3.
 
 symusic 0.5.9's synthesizer (prestosynth) is fast but has gaps that this module works around:
 
@@ -26,10 +26,13 @@ import functools
 import hashlib
 import importlib.util
 import os
+import shutil
 import struct
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile
@@ -44,7 +47,14 @@ SOUNDFONT_SUFFIXES = (".sf2", ".sf3")
 # SoundFonts installed by system packages, tried in order (Debian/Ubuntu: fluid-soundfont-gm).
 SYSTEM_SOUNDFONTS: tuple[Path, ...] = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),)
 
-AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16")}
+AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+# the sample rates MPEG-1/2/2.5 layer III can carry
+MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+MP3_BITRATE = 192  # kbit/s, for the encoders that take one (lameenc, ffmpeg, lame)
+NO_MP3_ENCODER = (
+    "no MP3 encoder found: install one of lameenc (pip install lameenc), ffmpeg or lame "
+    "(apt-get install ffmpeg), or a libsndfile >= 1.1 built with MP3 support; or write .wav or .flac"
+)
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
 
 PEAK_DBFS = -1.0  # loudness normalisation target for the highest sample
@@ -507,15 +517,92 @@ def write_audio(
     sample_rate: int = 44100,
     soundfont: str | Path | None = None,
 ) -> Path:
-    """Render `score` and write it as 16-bit PCM, WAV or FLAC by the suffix of `path` (atomic write)."""
+    """Render `score` and write it by the suffix of `path` (atomic write).
+
+    .wav and .flac: 16-bit PCM. .mp3: through the first encoder found (see `mp3_encoder`), at one
+    of MP3_SAMPLE_RATES; a TunesmithError says how to get an encoder when there is none.
+    """
     path = Path(path)
     fmt = AUDIO_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadInputError(
-            path, f"unsupported audio format {path.suffix or '(no suffix)'!r}: use .wav or .flac"
+            path, f"unsupported audio format {path.suffix or '(no suffix)'!r}: use .wav, .flac or .mp3"
         )
+    encode_mp3 = None
+    if fmt[0] == "MP3":
+        _check_sample_rate(sample_rate)
+        if sample_rate not in MP3_SAMPLE_RATES:
+            raise TunesmithError(
+                f"MP3 cannot carry {sample_rate} Hz: use one of {', '.join(map(str, MP3_SAMPLE_RATES))} Hz, "
+                "or write .wav or .flac"
+            )
+        encode_mp3 = mp3_encoder()[1]  # before rendering: a missing encoder fails fast
     audio = render(score, sample_rate=sample_rate, soundfont=soundfont)
-    container, subtype = fmt
     with atomic_path(path) as tmp:
-        soundfile.write(str(tmp), audio.T, sample_rate, format=container, subtype=subtype)
+        if encode_mp3 is not None:
+            encode_mp3(audio, sample_rate, tmp)
+        else:
+            container, subtype = fmt
+            soundfile.write(str(tmp), audio.T, sample_rate, format=container, subtype=subtype)
     return path
+
+
+# --------------------------------------------------------------------------- MP3 encoders
+
+
+def mp3_encoder() -> tuple[str, Callable[[np.ndarray, int, Path], None]]:
+    """(name, encode) of the first MP3 encoder available; TunesmithError when there is none.
+
+    Tried in order: libsndfile (through soundfile, when its build has MP3: libsndfile >= 1.1 with
+    LAME), the lameenc package, an ffmpeg binary, a lame binary. `encode(audio, rate, path)` takes
+    float audio of shape (2, n).
+    """
+    if "MP3" in soundfile.available_formats():
+        return "libsndfile", _mp3_with_soundfile
+    if importlib.util.find_spec("lameenc") is not None:
+        return "lameenc", _mp3_with_lameenc
+    for binary in ("ffmpeg", "lame"):
+        found = shutil.which(binary)
+        if found:
+            return binary, functools.partial(_mp3_with_binary, binary, found)
+    raise TunesmithError(NO_MP3_ENCODER)
+
+
+def _pcm16(audio: np.ndarray) -> np.ndarray:
+    """Interleaved 16-bit samples, shape (n, channels)."""
+    return np.ascontiguousarray((np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").T)
+
+
+def _mp3_with_soundfile(audio: np.ndarray, sample_rate: int, path: Path) -> None:
+    soundfile.write(str(path), audio.T, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
+
+
+def _mp3_with_lameenc(audio: np.ndarray, sample_rate: int, path: Path) -> None:
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(MP3_BITRATE)
+    encoder.set_in_sample_rate(sample_rate)
+    encoder.set_channels(audio.shape[0])
+    encoder.set_quality(2)
+    data = encoder.encode(_pcm16(audio).tobytes()) + encoder.flush()
+    path.write_bytes(bytes(data))
+
+
+def _mp3_with_binary(name: str, binary: str, audio: np.ndarray, sample_rate: int, path: Path) -> None:
+    """Encode through ffmpeg or lame: a temporary WAV in, the MP3 out."""
+    with tempfile.TemporaryDirectory(prefix="tunesmith-mp3-") as folder:
+        wav = Path(folder) / "in.wav"
+        mp3 = Path(folder) / "out.mp3"
+        soundfile.write(str(wav), _pcm16(audio), sample_rate, subtype="PCM_16")
+        if name == "ffmpeg":
+            command = [binary, "-nostdin", "-loglevel", "error", "-y", "-i", str(wav),
+                       "-codec:a", "libmp3lame", "-b:a", f"{MP3_BITRATE}k", str(mp3)]
+        else:
+            command = [binary, "--quiet", "-b", str(MP3_BITRATE), str(wav), str(mp3)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0 or not mp3.is_file():
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            reason = detail[-1] if detail else f"exit status {done.returncode}"
+            raise TunesmithError(f"{name} could not encode MP3: {reason}")
+        shutil.copyfile(mp3, path)

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from tunesmith import audio_cli
 from tunesmith.errors import TunesmithError
 
 
@@ -51,6 +52,7 @@ def cmd_generate(args) -> None:
     from tunesmith.instruments import parse_instruments
     from tunesmith.tokenizer import Controls
 
+    audio_cli.prepare_generate(args)  # --prompt-audio: transcribe it into the --prompt-midi file
     model = load(args.model)
     controls = Controls(
         **_style_controls(model, args.style),
@@ -72,6 +74,7 @@ def cmd_generate(args) -> None:
         stem = f"{args.name}-{k}" if len(gens) > 1 else args.name
         paths = save_generation(gen, args.out, stem, audio=not args.no_audio, soundfont=args.soundfont,
                                 sample_rate=args.sample_rate)
+        paths.update(audio_cli.write_extra_formats(gen.score, args.out, stem, args))  # --format musicxml
         ok = all(v.get("pass", True) for v in gen.report.values())
         print(f"{stem}: {gen.score.note_num()} notes, {gen.new_tokens} tokens in {gen.seconds:.1f} s, "
               f"controls {'all hold' if ok else 'NOT all held: see ' + str(paths['json'])}")
@@ -143,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-audio", action="store_true", help="skip the WAV")
     g.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont (default: one found offline)")
     g.add_argument("--sample-rate", type=int, default=44100)
+    audio_cli.add_generate_options(g)  # --prompt-audio, --format musicxml|mxl
     g.set_defaults(func=cmd_generate)
+    audio_cli.add_commands(sub)  # render, transcribe
 
     m = sub.add_parser("demo", help="the whole pipeline on the bundled Bach chorales: data, a small model, a new piece")
     m.add_argument("--out", default="runs/demo")
@@ -151,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--preset", default="small", help="model size (tiny for a quick trial)")
     m.add_argument("--limit", type=int, default=None, help="read only the first N corpus files (quick trial)")
     m.set_defaults(func=cmd_demo)
+
+    from tunesmith.evaluate.cli import add_commands as add_evaluation_commands
+
+    add_evaluation_commands(sub)  # evaluate model|samples, listen-test make|score, bench jsb
     return p
 
 

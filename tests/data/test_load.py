@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 import symusic
-from music21 import converter, midi
-
-from music21 import stream
+from music21 import converter, midi, stream
 
 from tunesmith.data.load import (
     LoadResult,

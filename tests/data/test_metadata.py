@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import symusic
-from music21 import converter, corpus
+from music21 import corpus
 
 from tunesmith.data.load import music21_to_symusic
 from tunesmith.data.metadata import (

@@ -75,11 +75,11 @@ def default_cache_dir() -> Path:
 
 def _code_version() -> str:
     """A digest of the code that turns a file into cached pieces: changing it invalidates the cache."""
-    from tunesmith import tokenizer
+    from tunesmith import tokenizer, transcribe
     from tunesmith.data import load, metadata
 
     digest = hashlib.sha1(CACHE_VERSION.encode())
-    for module in (load, metadata, tokenizer):
+    for module in (load, metadata, tokenizer, transcribe):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -156,7 +156,8 @@ def process_file(src: SourceFile, timeout: int = FILE_TIMEOUT) -> FileResult:
         return result
     except Exception as e:  # BadInputError carries a clear reason; anything else is reported too
         reason = getattr(e, "reason", None) or f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        result.skipped.append({"source": src.display, "reason": reason})
+        result.skipped.append({"source": src.display, "reason": reason,
+                               **({"transient": True} if getattr(e, "transient", False) else {})})
         return result
     result.skipped += [{"source": s.source, "reason": s.reason} for s in loaded.skipped]
     for score, meta in loaded.pieces:

@@ -207,7 +207,8 @@ def _skip_audio_of_scores(scan: SourceScan) -> None:
         if twin is None:
             kept.append(f)
         else:
-            scan.skipped.append(Skip(f.display, f"audio of a score in the same folder ({Path(twin.path).name}): not transcribed"))
+            reason = f"audio of a score in the same folder ({Path(twin.path).name}): not transcribed"
+            scan.skipped.append(Skip(f.display, reason))
     scan.files = kept
 
 

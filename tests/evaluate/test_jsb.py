@@ -1,0 +1,89 @@
+"""The JSB benchmark: the loader (and what it refuses), the S-A-T-B serialisation, training and the table."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tunesmith.errors import BadInputError
+from tunesmith.evaluate.jsb import (BOS, PITCH0, REST, JsbConfig, evaluate_jsb, format_jsb_table, load_jsb, load_jsb_model,
+                                   run_jsb_benchmark, serialise, train_jsb)
+
+TINY = JsbConfig(context_steps=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, batch_size=8,
+                 max_steps=40, warmup_steps=4, lr=3e-3, max_minutes=1.0, eval_stride_steps=4, eval_every_minutes=99)
+
+
+def chorale_like(rng, steps: int) -> np.ndarray:
+    """Four voices holding chord tones for a quarter note (4 steps) each, some silence."""
+    chords = rng.choice([[72, 67, 64, 48], [74, 67, 62, 55], [72, 69, 65, 53]], size=steps // 4 + 1)
+    piece = np.repeat(chords, 4, axis=0)[:steps].astype(np.float32)
+    piece[rng.random(piece.shape) < 0.03] = np.nan
+    return piece
+
+
+def object_array(pieces) -> np.ndarray:
+    out = np.empty(len(pieces), dtype=object)
+    out[:] = pieces
+    return out
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("jsb") / "tiny.npz"
+    np.savez(path, train=object_array([chorale_like(rng, int(n)) for n in rng.integers(24, 60, 12)]),
+             valid=object_array([chorale_like(rng, int(n)) for n in (20, 70)]))
+    return path
+
+
+def test_loader_and_serialisation(npz, tmp_path):
+    valid = load_jsb(npz, "valid")
+    assert [p.shape for p in valid] == [(20, 4), (70, 4)] and valid[0].dtype == np.int64
+    assert (valid[1] == -1).any()  # NaN became silence
+    tokens = serialise(np.array([[72, 67, -1, 48]]))
+    assert tokens.tolist() == [PITCH0 + 72, PITCH0 + 67, REST, PITCH0 + 48]
+    assert serialise(np.array([[60, -1, 60, 60]]), shift=2)[0] == PITCH0 + 62
+    np.savez(tmp_path / "plain.npz", test=np.full((3, 16, 4), 60.0))  # a plain numeric file needs no pickle
+    assert len(load_jsb(tmp_path / "plain.npz", "test")) == 3
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (object_array([np.zeros((5, 3))]), "numeric array"),
+    (object_array([np.array([["a"] * 4])]), "not numeric"),
+    (object_array([{"evil": 1}]), "numeric array"),
+    (object_array([np.full((4, 4), 200.0)]), "above 127"),
+])
+def test_loader_refuses_what_is_not_pieces(tmp_path, bad, reason):
+    np.savez(tmp_path / "bad.npz", valid=bad)
+    with pytest.raises(BadInputError, match=reason):
+        load_jsb(tmp_path / "bad.npz", "valid")
+
+
+def test_loader_errors(npz, tmp_path):
+    with pytest.raises(BadInputError, match="no split 'test'"):
+        load_jsb(npz, "test")
+    with pytest.raises(BadInputError, match="no such file"):
+        load_jsb(tmp_path / "missing.npz", "valid")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(BadInputError, match="not an .npz"):
+        load_jsb(tmp_path / "junk.npz", "valid")
+
+
+def test_training_learns_and_the_benchmark_reloads(npz, tmp_path):
+    train, valid = load_jsb(npz, "train"), load_jsb(npz, "valid")
+    untrained, _ = train_jsb(train, None, replace(TINY, max_steps=0), progress=False, log=lambda *a: None)
+    model, summary = train_jsb(train, None, TINY, progress=False, log=lambda *a: None)
+    before, after = evaluate_jsb(untrained, valid, TINY), evaluate_jsb(model, valid, TINY)
+    assert after["tokens"] == 4 * (20 + 70) and summary["steps"] == TINY.max_steps
+    assert before["nll_per_token"] == pytest.approx(np.log(132), abs=0.3)
+    assert after["nll_per_token"] < before["nll_per_token"] - 1.0
+
+    out = run_jsb_benchmark(npz, tmp_path / "run", TINY, eval_split="valid", progress=False)
+    again = run_jsb_benchmark(npz, tmp_path / "again", eval_data=npz, model_dir=tmp_path / "run" / "model",
+                              progress=False)
+    assert again["evaluation"]["nll_per_token"] == pytest.approx(out["evaluation"]["nll_per_token"], rel=1e-3)
+    reloaded, cfg, summary = load_jsb_model(tmp_path / "run" / "model")
+    assert cfg == TINY and summary["steps"] == TINY.max_steps
+    table = format_jsb_table(out)
+    assert "0.335" in table and "Coconet" in table and f"{out['evaluation']['nll_per_token']:.3f}" in table
+    assert BOS == 1
