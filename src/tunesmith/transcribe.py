@@ -705,8 +705,7 @@ def transcribe(path: str | Path, options: TranscribeOptions | None = None, **ove
 
 def load_recording(src: SourceFile):
     """`tunesmith.data.load.load_pieces` for a recording: one piece, transcribed with the defaults."""
-    from tunesmith.data.load import LoadResult, _make_meta, midi_key
-    from tunesmith.data.metadata import genre_from_title, normalize_composer, normalize_genre
+    from tunesmith.data.load import LoadResult, single_piece
     from tunesmith.data.sources import Skip
 
     try:
@@ -718,9 +717,4 @@ def load_recording(src: SourceFile):
     score = result.score
     if score.note_num() == 0:
         return LoadResult(skipped=[Skip(src.display, "no notes found (silent or unpitched audio)")])
-    labels = dict(src.labels)
-    title = labels.get("title")
-    meta = _make_meta(src, 0, score, composer=normalize_composer(labels.get("composer")), title=title,
-                      genre=normalize_genre(labels.get("genre")) or genre_from_title(title),
-                      key=midi_key(score), key_source="estimated")
-    return LoadResult(pieces=[(score, meta)])
+    return single_piece(src, score)

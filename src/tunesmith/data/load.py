@@ -173,6 +173,11 @@ def load_midi(src: SourceFile) -> LoadResult:
         raise BadInputError(src.display, short_reason(e)) from None
     if count_notes(score) == 0:
         return LoadResult(skipped=[Skip(src.display, "no notes")])
+    return single_piece(src, score)
+
+
+def single_piece(src: SourceFile, score: symusic.Score) -> LoadResult:
+    """A file holding one piece with no notated metadata (MIDI, a transcription): labels + estimated key."""
     labels = dict(src.labels)
     title = labels.get("title")
     meta = _make_meta(src, 0, score, composer=normalize_composer(labels.get("composer")), title=title,
