@@ -150,10 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_generate)
     audio_cli.add_commands(sub)  # render, transcribe
 
-    m = sub.add_parser("demo", help="the whole pipeline on the bundled Bach chorales: data, a small model, a new piece")
+    m = sub.add_parser("demo", help="the whole pipeline on the bundled Bach chorales: data, a model trained for 7 minutes, a new piece")
     m.add_argument("--out", default="runs/demo")
     m.add_argument("--minutes", type=float, default=7.0, help="training time budget")
-    m.add_argument("--preset", default="small", help="model size (tiny for a quick trial)")
+    m.add_argument("--preset", default="mini", help="model size (tiny for a quick trial)")
     m.add_argument("--limit", type=int, default=None, help="read only the first N corpus files (quick trial)")
     m.set_defaults(func=cmd_demo)
 

@@ -13,7 +13,7 @@ from tunesmith.train import TrainConfig, train
 DEMO_SOURCE = "music21:bach"
 
 
-def run_demo(out: Path, minutes: float = 7.0, preset: str = "small", limit: int | None = None) -> dict:
+def run_demo(out: Path, minutes: float = 7.0, preset: str = "mini", limit: int | None = None) -> dict:
     """Run every stage, saying what it does; a model already trained in `out` is reused.
 
     `preset` and `limit` (files read) exist for quick trials and tests; the defaults are the demo."""
@@ -25,7 +25,7 @@ def run_demo(out: Path, minutes: float = 7.0, preset: str = "small", limit: int 
         print(f"[2/3] using the model already trained in {model_dir} (delete it to retrain)")
     else:
         print(f"[2/3] training a '{preset}' model for up to {minutes:g} minutes -> {model_dir}")
-        cfg = TrainConfig(preset=preset, max_steps=4000, max_minutes=minutes, batch_size=8, lr=2e-3,
+        cfg = TrainConfig(preset=preset, max_steps=1800, max_minutes=minutes, batch_size=8, lr=2e-3,
                           warmup_steps=50, eval_every=250)
         summary = train(data_dir, model_dir, cfg)
         val = summary["best_val_loss"]

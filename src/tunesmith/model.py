@@ -45,7 +45,10 @@ PRESETS: dict[str, ModelConfig] = {
     # trains in seconds on a CPU: for tests and smoke runs
     "tiny": ModelConfig("tiny", hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=2,
                         intermediate_size=176, max_len=512, dropout=0.0),
-    # minutes to hours on a laptop CPU
+    # a few minutes on a laptop CPU: the demo's size
+    "mini": ModelConfig("mini", hidden_size=128, num_layers=4, num_heads=4, num_kv_heads=4,
+                        intermediate_size=352, max_len=512, dropout=0.0),
+    # hours on a laptop CPU
     "small": ModelConfig("small", hidden_size=256, num_layers=6, num_heads=4, num_kv_heads=4,
                          intermediate_size=704, max_len=1024),
     # a GPU, or a long CPU run
