@@ -25,23 +25,10 @@ needs_extra = pytest.mark.skipif(not HAS_EXTRA, reason="needs the audio extra: m
 
 
 def tunesmith(argv: list[str]) -> None:
-    """Run a command as `tunesmith ARGV` would: through cli.main once cli.py registers the audio commands,
-    else through a parser with only them (same one-line errors, exit status 2)."""
+    """Run a command as `tunesmith ARGV` does (one-line errors, exit status 2)."""
     from tunesmith import cli
 
-    parser = cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    if "render" in commands and "transcribe" in commands:
-        cli.main(argv)
-        return
-    parser = argparse.ArgumentParser(prog="tunesmith")
-    audio_cli.add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        args.func(args)
-    except TunesmithError as e:
-        print(f"tunesmith: error: {e}", file=sys.stderr)
-        sys.exit(2)
+    cli.main(argv)
 
 
 def one_line_error(argv, capsys) -> str:

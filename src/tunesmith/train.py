@@ -26,8 +26,9 @@ from tqdm import tqdm
 
 from tunesmith.data.dataset import Dataset, Piece, SequenceOptions, collate, training_sequence
 from tunesmith.errors import BadInputError, TunesmithError
-from tunesmith.fileio import atomic_dir, write_json
-from tunesmith.model import ModelConfig, build_model, count_parameters, preset, save_model_config, save_weights
+from tunesmith.fileio import atomic_dir, atomic_path, write_json
+from tunesmith.model import (ModelConfig, build_model, count_parameters, load_weights, preset, save_model_config,
+                             save_weights)
 from tunesmith.tokenizer import Controls, Tokenizer
 
 
@@ -196,8 +197,6 @@ def plot_losses(metrics_path: Path, out_png: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    from tunesmith.fileio import atomic_path
-
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png")
 
@@ -224,8 +223,6 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
     torch.manual_seed(cfg.seed)
     model = build_model(mcfg, tok.pad_id, tok.bos_id, tok.eos_id)
     if resume:
-        from tunesmith.model import load_weights
-
         load_weights(model, last)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]

@@ -5,13 +5,11 @@ import shutil
 
 import numpy as np
 import pytest
-import symusic
 
 from conftest import corpus_score
 from tunesmith.data.build import SPLITS, build_dataset, split_of
 from tunesmith.data.dataset import Dataset
 from tunesmith.fileio import read_jsonl
-
 
 def test_chorale_dataset_is_complete(chorale_dataset):
     manifest = json.loads((chorale_dataset / "manifest.json").read_text())
@@ -30,14 +28,12 @@ def test_chorale_dataset_is_complete(chorale_dataset):
     tok = Dataset(chorale_dataset).tokenizer()
     assert "bach" in tok.controls.composers and "chorale" in tok.controls.genres
 
-
 def test_stored_tokens_decode_to_the_piece(chorale_dataset):
     ds = Dataset(chorale_dataset)
     tok = ds.tokenizer()
     piece = ds.pieces("train")[0]
     score = tok.decode(piece.ids.tolist())
     assert score.note_num() == piece.meta["n_notes"]
-
 
 @pytest.fixture()
 def folder_with_duplicates(tmp_path):
@@ -57,7 +53,6 @@ def folder_with_duplicates(tmp_path):
     (src / "notes.txt").write_text("not music")
     return src
 
-
 def test_duplicates_removed_before_split_and_no_leak(folder_with_duplicates, tmp_path):
     out = tmp_path / "ds"
     report = build_dataset([str(folder_with_duplicates)], out, workers=2, use_cache=False, progress=False)
@@ -71,14 +66,12 @@ def test_duplicates_removed_before_split_and_no_leak(folder_with_duplicates, tmp
         hashes[r["content_hash"]] = r["split"]
         assert r["split"] == split_of(r["content_hash"])
 
-
 def test_bad_files_are_reported_not_fatal(folder_with_duplicates, tmp_path):
     out = tmp_path / "ds"
     build_dataset([str(folder_with_duplicates)], out, workers=1, use_cache=False, progress=False)
     skipped = {s["source"].split("/")[-1]: s["reason"] for s in read_jsonl(out / "skipped.jsonl")}
     assert set(skipped) == {"zz_corrupt.mid", "empty.mid"}
     assert all(reason for reason in skipped.values())
-
 
 def test_split_is_stable_when_files_are_added(folder_with_duplicates, tmp_path):
     build_dataset([str(folder_with_duplicates)], tmp_path / "a", workers=1, use_cache=False, progress=False)
@@ -88,7 +81,6 @@ def test_split_is_stable_when_files_are_added(folder_with_duplicates, tmp_path):
     after = {r["id"]: r["split"] for r in read_jsonl(tmp_path / "b" / "pieces.jsonl")}
     assert len(after) == len(before) + 1
     assert all(after[k] == v for k, v in before.items())
-
 
 def test_rebuild_reads_the_cache(folder_with_duplicates, tmp_path):
     cache = tmp_path / "cache"
@@ -101,7 +93,6 @@ def test_rebuild_reads_the_cache(folder_with_duplicates, tmp_path):
     corpus_score("bach/bwv104.6").dump_midi(str(folder_with_duplicates / "c5.mid"))
     third = build_dataset([str(folder_with_duplicates)], tmp_path / "ds", workers=1, cache_dir=cache, progress=False)
     assert third.cached_files == first.files - 1
-
 
 def test_split_fractions():
     splits = [split_of(f"{i:016x}") for i in range(4000)]

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from tunesmith.evaluate.cli import add_commands, main
+from tunesmith.cli import main
+from tunesmith.evaluate.cli import add_commands
 
 
 def parse(argv):

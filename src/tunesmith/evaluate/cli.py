@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tunesmith.errors import TunesmithError
 
 
 def cmd_evaluate_model(args) -> None:
@@ -168,21 +167,3 @@ def add_commands(sub) -> None:
     _add_evaluate(sub)
     _add_listen(sub)
     _add_bench(sub)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run one of these commands on its own (as tunesmith's main would): errors as one line."""
-    import sys
-
-    parser = argparse.ArgumentParser(prog="tunesmith")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        args.func(args)
-    except TunesmithError as e:
-        print(f"tunesmith: error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
