@@ -10,6 +10,8 @@ import numpy as np
 import symusic
 import torch
 
+from tunesmith import ops
+from tunesmith.adherence import adherence_report, all_pass
 from tunesmith.constraints import Constraints, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
@@ -31,6 +33,11 @@ class GenerationOptions:
     num_samples: int = 1  # independent pieces to generate
     seed: int = 0  # same seed and options => identical MIDI
     max_new_tokens: int | None = None  # token budget (default: from bars, capped by the context)
+    text: str | None = None  # the prompt sentence; its embedding conditions models that read text
+    mood: str | None = None  # happy / sad / calm / energetic: checked on the output through mode and tempo
+    mode: str | None = None  # "major" / "minor" asked without a tonic (checked, not forced)
+    candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked; the best is kept
+    fix_key: bool = True  # move the kept piece into the asked key when only its tonic is off (reported)
 
 
 @dataclass
@@ -40,7 +47,8 @@ class Generation:
     options: GenerationOptions
     new_tokens: int
     seconds: float
-    report: dict = field(default_factory=dict)  # requested vs measured for the enforced controls
+    report: dict = field(default_factory=dict)  # requested vs measured for every control asked (adherence.py)
+    candidates: int = 1  # pieces tried to get the key / mood right (this one is the kept one)
 
 
 class Model:
@@ -54,9 +62,9 @@ class Model:
         return next(self.model.parameters()).device
 
     # ---- prompts ---------------------------------------------------------------------------
-    def prompt_ids(self, opts: GenerationOptions) -> list[int]:
-        """BOS + control tokens (+ the first prompt_bars bars of prompt_midi)."""
-        ids = self.tokenizer.control_ids(opts.controls, strict=True)
+    def prompt_ids(self, opts: GenerationOptions, text: bool = False) -> list[int]:
+        """BOS (+ Text placeholders) + control tokens (+ the first prompt_bars bars of prompt_midi)."""
+        ids = self.tokenizer.control_ids(opts.controls, strict=True, text=text)
         if opts.prompt_midi:
             path = Path(opts.prompt_midi)
             if not path.is_file():
@@ -76,38 +84,95 @@ class Model:
 
     # ---- generation ------------------------------------------------------------------------
     def generate(self, opts: GenerationOptions = GenerationOptions()) -> list[Generation]:
-        """Generate `opts.num_samples` pieces; every one decodes to MIDI or a TunesmithError is raised."""
+        """Generate `opts.num_samples` pieces; every one decodes to MIDI or a TunesmithError is raised.
+
+        Meter, tempo, instruments and bars are enforced while decoding (tunesmith.constraints). The key
+        and mood are steered by conditioning, then measured (music21): up to `opts.candidates` pieces are
+        tried per sample and the first that passes (else the best) is kept; with `fix_key` a kept piece in
+        the right mode but on another tonic is transposed into the asked key, and its report says so.
+        """
         tok = self.tokenizer
-        prompt = self.prompt_ids(opts)
-        n_controls = len(tok.control_ids(opts.controls, strict=True))
+        text_embeds = self._text_embeds(opts)
+        prompt = self.prompt_ids(opts, text=text_embeds is not None)
+        n_controls = len(tok.control_ids(opts.controls, strict=True, text=text_embeds is not None))
         if self.config.max_len - n_controls < 64:
             raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
         budget = opts.max_new_tokens or (opts.bars * 200 if opts.bars else self.config.max_len)
         sampling = dict(num_beams=opts.num_beams)
-        if opts.greedy or opts.num_beams > 1:
+        deterministic = opts.greedy or opts.num_beams > 1
+        if deterministic:
             sampling.update(do_sample=False)
         else:
             sampling.update(do_sample=True, temperature=opts.temperature, top_k=opts.top_k or None,
                             top_p=opts.top_p if opts.top_p < 1 else None)
+        soft = bool(opts.controls.key or opts.mood or opts.mode)
+        tries = max(1, opts.candidates) if soft and not deterministic else 1
         results = []
         for k in range(opts.num_samples):
-            torch.manual_seed(opts.seed + k)
-            t0 = time.time()
-            seq = self._continue(prompt, n_controls, opts, budget, sampling)
-            seconds = time.time() - t0
-            score = tok.decode(seq)
-            if score.note_num() == 0:
-                raise TunesmithError(f"sample {k} decoded to a score without notes")
-            if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
-                for t in score.tempos:
-                    t.qpm = float(opts.controls.tempo)
-            gen = Generation(score, seq, replace(opts, seed=opts.seed + k), len(seq) - len(prompt), seconds)
-            gen.report = adherence_report(gen, tok)
-            results.append(gen)
+            best, best_score, t0 = None, -1, time.time()
+            for c in range(tries):
+                torch.manual_seed(opts.seed + k + 1000 * c)
+                seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds)
+                gen = self._finish(seq, len(prompt), replace(opts, seed=opts.seed + k), k)
+                score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
+                if score > best_score:
+                    best, best_score = gen, score
+                if all_pass(gen.report):
+                    break
+            best.candidates = c + 1
+            if opts.fix_key and opts.controls.key and not best.report["key"]["pass"]:
+                best = self._into_key(best, len(prompt)) or best
+            best.seconds = time.time() - t0
+            results.append(best)
         return results
 
+    def _text_embeds(self, opts: GenerationOptions) -> torch.Tensor | None:
+        if not opts.text or not self.config.text_slots:
+            return None
+        from tunesmith.text import text_encoder
+
+        return text_encoder().encode([opts.text]).to(self.device)
+
+    def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int) -> Generation:
+        """Decode a sequence into a Generation with its adherence report."""
+        tok = self.tokenizer
+        score = tok.decode(seq)
+        if score.note_num() == 0:
+            raise TunesmithError(f"sample {k} decoded to a score without notes")
+        if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
+            for t in score.tempos:
+                t.qpm = float(opts.controls.tempo)
+        gen = Generation(score, seq, opts, len(seq) - n_prompt, 0.0)
+        prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
+        gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode)
+        return gen
+
+    def _into_key(self, gen: Generation, n_prompt: int) -> Generation | None:
+        """The piece moved by the few semitones that bring its measured tonic onto the asked one
+        (same mode only; never with a MIDI prompt, whose key is the user's)."""
+        measured = gen.report["key"]["measured"]
+        asked = gen.report["key"]["requested"]
+        if not measured or gen.options.prompt_midi:
+            return None
+        (pc_m, mode_m), (pc_a, mode_a) = ops.parse_key(measured), ops.parse_key(asked)
+        if mode_m != mode_a:
+            return None
+        shift = (pc_a - pc_m + 6) % 12 - 6  # -6 .. +5 semitones
+        tok = self.tokenizer
+        lo, hi = tok.pitch_id_range
+        ids = np.asarray(gen.ids, dtype=np.int64)
+        music = ids[n_prompt:]
+        if shift not in ops.allowed_shifts(music, lo, hi, 6):
+            return None
+        moved = np.concatenate([ids[:n_prompt], ops.shift_tokens_in_range(music, lo, hi, shift)]).tolist()
+        out = self._finish(moved, n_prompt, gen.options, 0)
+        out.candidates = gen.candidates
+        out.report["key"]["transposed_by"] = shift
+        out.report["key"]["measured_before"] = measured
+        return out
+
     def _continue(self, prompt: list[int], n_controls: int, opts: GenerationOptions, budget: int,
-                  sampling: dict) -> list[int]:
+                  sampling: dict, text_embeds: torch.Tensor | None = None) -> list[int]:
         """Generate up to `budget` tokens after `prompt` (KV cache on), sliding the context window by
         whole bars when a piece outgrows it; the controls stay at the head of every window."""
         tok, max_len = self.tokenizer, self.config.max_len
@@ -133,7 +198,8 @@ class Model:
             with torch.no_grad():
                 out = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                                           max_new_tokens=room, logits_processor=[grammar], pad_token_id=tok.pad_id,
-                                          eos_token_id=tok.eos_id, use_cache=True, **sampling)
+                                          eos_token_id=tok.eos_id, use_cache=True, **sampling,
+                                          **({"text_embeds": text_embeds} if text_embeds is not None else {}))
             new = out[0, len(window):].tolist()
             if tok.eos_id in new:
                 music += new[: new.index(tok.eos_id) + 1]
@@ -143,31 +209,6 @@ class Model:
             if not new:
                 break
         return controls + music
-
-
-def adherence_report(gen: Generation, tok: Tokenizer) -> dict:
-    """For each enforced control: requested vs measured in the decoded MIDI, and pass/fail."""
-    c, score, report = gen.options.controls, gen.score, {}
-    if c.meter:
-        sigs = sorted({f"{t.numerator}/{t.denominator}" for t in score.time_signatures})
-        report["meter"] = {"requested": c.meter, "measured": sigs, "pass": sigs == [c.meter]}
-    if c.tempo:
-        tempos = sorted({round(t.qpm, 2) for t in score.tempos})
-        report["tempo"] = {"requested": c.tempo, "measured": tempos,
-                           "pass": bool(tempos) and all(abs(t - c.tempo) < 0.5 for t in tempos)}
-    if c.instruments:
-        programs = sorted({-1 if t.is_drum else int(t.program) for t in score.tracks if t.note_num() > 0})
-        report["instruments"] = {"requested": sorted(c.instruments), "measured": programs,
-                                 "pass": set(programs) <= set(c.instruments)}
-    if gen.options.bars:
-        music = tok.music_part(gen.ids)
-        prompt_bars = 0
-        if gen.options.prompt_midi:
-            prompt_bars = sum(1 for i in music[: len(music) - gen.new_tokens] if i == tok.bar_id)
-        bars = sum(1 for i in music if i == tok.bar_id) - prompt_bars
-        report["bars"] = {"requested": gen.options.bars, "measured": bars, "pass": bars == gen.options.bars}
-    report["valid_midi"] = {"notes": int(score.note_num()), "pass": score.note_num() > 0}
-    return report
 
 
 def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool = True, picture: bool = True,
@@ -194,6 +235,7 @@ def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool
         "new_tokens": gen.new_tokens,
         "seconds": round(gen.seconds, 2),
         "tokens_per_s": round(gen.new_tokens / max(gen.seconds, 1e-9), 1),
+        "candidates": gen.candidates,
         "adherence": gen.report,
     })
     return paths

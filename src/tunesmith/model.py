@@ -35,6 +35,8 @@ class ModelConfig:
     max_len: int = 1024  # context length in tokens (RoPE positions)
     dropout: float = 0.1  # attention dropout during training
     rope_theta: float = 10000.0  # RoPE base
+    text_slots: int = 0  # prefix positions that carry the prompt's embedding (0 = no text conditioning)
+    text_dim: int = 384  # width of the text encoder's sentence embedding (all-MiniLM-L6-v2)
 
     @property
     def head_dim(self) -> int:
@@ -44,16 +46,16 @@ class ModelConfig:
 PRESETS: dict[str, ModelConfig] = {
     # trains in seconds on a CPU: for tests and smoke runs
     "tiny": ModelConfig("tiny", hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=2,
-                        intermediate_size=176, max_len=512, dropout=0.0),
+                        intermediate_size=176, max_len=512, dropout=0.0, text_slots=2),
     # a few minutes on a laptop CPU: the demo's size
     "mini": ModelConfig("mini", hidden_size=128, num_layers=4, num_heads=4, num_kv_heads=4,
-                        intermediate_size=352, max_len=512, dropout=0.0),
+                        intermediate_size=352, max_len=512, dropout=0.0, text_slots=2),
     # hours on a laptop CPU
     "small": ModelConfig("small", hidden_size=256, num_layers=6, num_heads=4, num_kv_heads=4,
-                         intermediate_size=704, max_len=1024),
+                         intermediate_size=704, max_len=1024, text_slots=2),
     # a GPU, or a long CPU run
     "base": ModelConfig("base", hidden_size=512, num_layers=8, num_heads=8, num_kv_heads=8,
-                        intermediate_size=1408, max_len=2048),
+                        intermediate_size=1408, max_len=2048, text_slots=2),
 }
 
 
@@ -63,8 +65,41 @@ def preset(name: str, **overrides) -> ModelConfig:
     return replace(PRESETS[name], **overrides)
 
 
-def build_model(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2) -> LlamaForCausalLM:
-    """A freshly initialised decoder for `cfg`."""
+class TunesmithLM(LlamaForCausalLM):
+    """The Llama decoder plus the prompt's way in: `text_proj` maps the sentence embedding of the
+    prompt (B, text_dim) to `text_slots` prefix embeddings (B, slots, d) that replace the embeddings
+    of the placeholder tokens Text_0 .. Text_{slots-1} wherever they occur in input_ids.
+
+    A sequence reads   BOS Text_0 Text_1 <controls> <music>   (or without the Text tokens when there
+    is no prompt), so the decoder attends to the prompt the way it attends to any earlier token.
+    """
+
+    def __init__(self, config: LlamaConfig):
+        super().__init__(config)
+        slots = getattr(config, "text_slots", 0)
+        self.text_proj = torch.nn.Linear(config.text_dim, slots * config.hidden_size) if slots else None
+        if self.text_proj is not None:
+            torch.nn.init.normal_(self.text_proj.weight, std=0.02)
+            torch.nn.init.zeros_(self.text_proj.bias)
+
+    def embed_with_text(self, input_ids: torch.Tensor, text_embeds: torch.Tensor) -> torch.Tensor:
+        emb = self.model.embed_tokens(input_ids)  # (B, T, d)
+        b, d, slots = input_ids.size(0), emb.size(-1), self.config.text_slots
+        slot = input_ids - self.config.text_slot_id  # (B, T): 0 .. slots-1 at the placeholders
+        is_slot = (slot >= 0) & (slot < slots)
+        prefix = self.text_proj(text_embeds.to(emb.dtype)).view(b, slots, d)  # (B, slots, d)
+        picked = torch.gather(prefix, 1, slot.clamp(0, slots - 1).unsqueeze(-1).expand(-1, -1, d))  # (B, T, d)
+        return torch.where(is_slot.unsqueeze(-1), picked, emb)
+
+    def forward(self, input_ids=None, text_embeds=None, inputs_embeds=None, **kwargs):
+        if text_embeds is not None and input_ids is not None and inputs_embeds is None and self.text_proj is not None:
+            inputs_embeds, input_ids = self.embed_with_text(input_ids, text_embeds), None
+        return super().forward(input_ids=input_ids, inputs_embeds=inputs_embeds, **kwargs)
+
+
+def build_model(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2) -> TunesmithLM:
+    """A freshly initialised decoder for `cfg`. The Text_i placeholders are the vocabulary's last
+    `text_slots` ids (tunesmith.tokenizer puts them there)."""
     hf = LlamaConfig(
         vocab_size=cfg.vocab_size,
         hidden_size=cfg.hidden_size,  # d
@@ -81,8 +116,11 @@ def build_model(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int 
         bos_token_id=bos_id,
         eos_token_id=eos_id,
         attn_implementation="sdpa",
+        text_slots=cfg.text_slots,
+        text_dim=cfg.text_dim,
+        text_slot_id=cfg.vocab_size - cfg.text_slots,
     )
-    return LlamaForCausalLM(hf)
+    return TunesmithLM(hf)
 
 
 def count_parameters(model: torch.nn.Module) -> int:
@@ -102,14 +140,14 @@ def load_model_config(folder: Path) -> ModelConfig:
     return ModelConfig(**{k: v for k, v in raw.items() if k in known})
 
 
-def save_weights(model: LlamaForCausalLM, folder: Path, dtype: torch.dtype | None = None) -> None:
+def save_weights(model: TunesmithLM, folder: Path, dtype: torch.dtype | None = None) -> None:
     """Weights as safetensors (tied embeddings stored once)."""
     state = {k: v.detach().to(dtype or v.dtype).contiguous() for k, v in model.state_dict().items()
              if k != "lm_head.weight"}
     save_file(state, str(folder / WEIGHTS_NAME))
 
 
-def load_weights(model: LlamaForCausalLM, folder: Path) -> None:
+def load_weights(model: TunesmithLM, folder: Path) -> None:
     path = folder / WEIGHTS_NAME
     if not path.is_file():
         raise BadInputError(folder, f"no {WEIGHTS_NAME} in the model folder")

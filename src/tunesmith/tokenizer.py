@@ -34,7 +34,9 @@ REMI_PARAMS = dict(
     tempo_range=(40, 250),
     log_tempos=True,
     use_time_signatures=True,
-    time_signature_range={8: [3, 5, 6, 7, 9, 12], 4: [1, 2, 3, 4, 5, 6, 7], 2: [1, 2, 3, 4]},
+    # pickup bars written as 1/8 or 1/16 (Essen), long mensural bars (4/1, 6/2: Palestrina, old German songs)
+    time_signature_range={16: [1, 2, 3, 4, 5, 6, 9, 12], 8: list(range(1, 13)), 4: list(range(1, 13)),
+                          2: list(range(1, 7)), 1: [2, 3, 4]},
     use_programs=True,
     one_token_stream_for_programs=True,
     use_pitchdrum_tokens=True,
@@ -42,6 +44,7 @@ REMI_PARAMS = dict(
 
 DRUMS = -1  # MidiTok's program number for drums
 CONTROL_FAMILIES = ("Collection", "Composer", "Genre", "Key", "Meter", "TempoBin", "Instr")
+TEXT_SLOTS = 2  # placeholder tokens Text_0, Text_1 whose embeddings the model replaces with the prompt's
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Tokenizer:
             + [control_token("Meter", m) for m in self.meters]
             + [control_token("TempoBin", i) for i in range(len(ops.TEMPO_BIN_EDGES) + 1)]
             + [control_token("Instr", p) for p in range(-1, 128)]
+            + [control_token("Text", i) for i in range(TEXT_SLOTS)]  # last: tunesmith.model relies on it
         )
         self.vocab: dict[str, int] = dict(self.remi.vocab)
         for i, tok in enumerate(control_tokens):
@@ -150,13 +154,18 @@ class Tokenizer:
         return ids[0], ids[-1] + 1
 
     # ---- controls ----------------------------------------------------------------------------
-    def control_ids(self, controls: Controls, strict: bool = False) -> list[int]:
-        """BOS followed by the control tokens for `controls`.
+    @property
+    def text_ids(self) -> list[int]:
+        """The Text_i placeholder ids that follow BOS when a prompt's embedding conditions the model."""
+        return [self.vocab[control_token("Text", i)] for i in range(TEXT_SLOTS)]
+
+    def control_ids(self, controls: Controls, strict: bool = False, text: bool = False) -> list[int]:
+        """BOS (+ the Text placeholders when `text`) followed by the control tokens for `controls`.
 
         Labels the vocabulary lacks are skipped, or with strict=True raise a TunesmithError that
         names what the model does know.
         """
-        ids = [self.bos_id]
+        ids = [self.bos_id] + (self.text_ids if text else [])
         wanted: list[tuple[str, object]] = [
             ("Collection", controls.collection),
             ("Composer", controls.composer),

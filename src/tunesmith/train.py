@@ -94,8 +94,16 @@ class BatchSampler:
 
     def __call__(self, batch_size: int) -> dict[str, torch.Tensor]:
         chosen = self.rng.choices(self.pieces, weights=self.weights, k=batch_size)
-        seqs = [training_sequence(p, self.tok, self.opts, self.rng) for p in chosen]
-        return collate(seqs, self.tok.pad_id, [self._prefix_len(s) for s in seqs])
+        made = [training_sequence(p, self.tok, self.opts, self.rng) for p in chosen]
+        seqs = [ids for ids, _ in made]
+        text_embeds = None
+        if self.opts.text:
+            from tunesmith.text import TEXT_DIM, text_encoder
+
+            captions = [c for _, c in made if c is not None]
+            encoded = iter(text_encoder().encode(captions)) if captions else iter(())
+            text_embeds = torch.stack([next(encoded) if c is not None else torch.zeros(TEXT_DIM) for _, c in made])
+        return collate(seqs, self.tok.pad_id, [self._prefix_len(s) for s in seqs], text_embeds)
 
     def _prefix_len(self, seq: list[int]) -> int:
         n = 0
@@ -233,7 +241,7 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
         torch.set_rng_state(load_file(str(last / "state" / "rng.safetensors"))["torch_rng"])
     model, optimizer = accelerator.prepare(model, optimizer)
 
-    opts = SequenceOptions(mcfg.max_len, cfg.transpose, cfg.control_dropout)
+    opts = SequenceOptions(mcfg.max_len, cfg.transpose, cfg.control_dropout, text=mcfg.text_slots > 0)
     sampler = BatchSampler(data.pieces("train"), tok, opts,
                            seed=cfg.seed * 1000 + accelerator.process_index + 7919 * state["step"])
     val_pieces = data.pieces("validation")

@@ -14,7 +14,7 @@ def test_sequence_layout_and_window(chorale_dataset):
     tok = ds.tokenizer()
     piece = max(ds.pieces("train"), key=lambda p: len(p.ids))
     opts = SequenceOptions(max_len=256, transpose=0, control_dropout=0.0)
-    seq = training_sequence(piece, tok, opts, random.Random(0))
+    seq = training_sequence(piece, tok, opts, random.Random(0))[0]
     assert len(seq) <= 256 and seq[0] == tok.bos_id
     n = 1
     while tok.is_control(seq[n]):
@@ -28,11 +28,11 @@ def test_transposition_moves_pitches_and_key_together(chorale_dataset):
     tok = ds.tokenizer()
     piece = next(p for p in ds.pieces("train") if p.meta.get("key"))
     opts = SequenceOptions(max_len=100_000, transpose=6, control_dropout=0.0)
-    plain = training_sequence(piece, tok, SequenceOptions(100_000, 0, 0.0), random.Random(0))
+    plain = training_sequence(piece, tok, SequenceOptions(100_000, 0, 0.0), random.Random(0))[0]
     lo, hi = tok.pitch_id_range
     seen_shift = False
     for seed in range(10):
-        seq = training_sequence(piece, tok, opts, random.Random(seed))
+        seq = training_sequence(piece, tok, opts, random.Random(seed))[0]
         pitches = [t for t in seq if lo <= t < hi]
         base = [t for t in plain if lo <= t < hi]
         shift = pitches[0] - base[0]
@@ -48,7 +48,7 @@ def test_control_dropout_leaves_controls_out():
     tok = Tokenizer()
     piece = Piece({"key": "C major", "time_signatures": ["4/4"], "tempo": 100, "programs": [0]},
                   np.array([tok.bar_id], dtype=np.uint16))
-    lengths = {len(training_sequence(piece, tok, SequenceOptions(64, 0, 0.5), random.Random(s))) for s in range(40)}
+    lengths = {len(training_sequence(piece, tok, SequenceOptions(64, 0, 0.5), random.Random(s))[0]) for s in range(40)}
     assert len(lengths) > 2
 
 

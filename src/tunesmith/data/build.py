@@ -75,11 +75,11 @@ def default_cache_dir() -> Path:
 
 def _code_version() -> str:
     """A digest of the code that turns a file into cached pieces: changing it invalidates the cache."""
-    from tunesmith import tokenizer, transcribe
+    from tunesmith import transcribe
     from tunesmith.data import load, metadata
 
-    digest = hashlib.sha1(CACHE_VERSION.encode())
-    for module in (load, metadata, tokenizer, transcribe):
+    digest = hashlib.sha1(CACHE_VERSION.encode())  # the music vocabulary (REMI_PARAMS) is in every key
+    for module in (load, metadata, transcribe):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from tunesmith import ops
+from tunesmith.captions import caption
 from tunesmith.errors import BadInputError
 from tunesmith.fileio import read_jsonl
 from tunesmith.tokenizer import Controls, Tokenizer
@@ -49,14 +50,19 @@ class SequenceOptions:
     max_len: int  # tokens per training sequence, controls included
     transpose: int = 6  # random pitch shift in [-transpose, +transpose] semitones (0 = off)
     control_dropout: float = 0.25  # chance to leave out each control family, so every control is optional
+    text: bool = False  # the model reads a caption's embedding (ModelConfig.text_slots > 0)
+    text_dropout: float = 0.3  # chance of a sequence with no caption, so the prompt is optional too
+    caption_dropout: float = 0.3  # chance of leaving each attribute out of the caption (independently of the controls)
 
 
 def _drop(value, p: float, rng: random.Random):
     return None if rng.random() < p else value
 
 
-def training_sequence(piece: Piece, tok: Tokenizer, opts: SequenceOptions, rng: random.Random) -> list[int]:
-    """BOS + (possibly dropped) controls + a window of the piece starting at a bar (+ EOS at the end).
+def training_sequence(piece: Piece, tok: Tokenizer, opts: SequenceOptions,
+                      rng: random.Random) -> tuple[list[int], str | None]:
+    """BOS (+ Text placeholders) + (possibly dropped) controls + a window of the piece starting at a bar
+    (+ EOS at the end), and the caption whose embedding fills the placeholders (None: no caption).
 
     Transposition moves the Pitch tokens (never drums) and the Key control together, within MIDI range.
     """
@@ -69,6 +75,9 @@ def training_sequence(piece: Piece, tok: Tokenizer, opts: SequenceOptions, rng: 
             ids = ops.shift_tokens_in_range(ids, lo, hi, shift)
             if controls.key:
                 controls = replace(controls, key=ops.transpose_key(controls.key, shift))
+    text = None
+    if opts.text and rng.random() >= opts.text_dropout:
+        text = caption(controls, rng, opts.caption_dropout)
     p = opts.control_dropout
     controls = Controls(
         collection=_drop(controls.collection, p, rng),
@@ -79,7 +88,7 @@ def training_sequence(piece: Piece, tok: Tokenizer, opts: SequenceOptions, rng: 
         tempo=_drop(controls.tempo, p, rng),
         instruments=_drop(controls.instruments, p, rng),
     )
-    prefix = tok.control_ids(controls)
+    prefix = tok.control_ids(controls, text=text is not None)
     room = opts.max_len - len(prefix)
     music = np.append(ids, tok.eos_id)
     if len(music) > room:
@@ -87,11 +96,13 @@ def training_sequence(piece: Piece, tok: Tokenizer, opts: SequenceOptions, rng: 
         starts = bars[bars <= len(music) - room] if len(bars) else np.array([0])
         start = int(rng.choice(list(starts))) if len(starts) else rng.randrange(len(music) - room + 1)
         music = music[start: start + room]
-    return prefix + music.tolist()
+    return prefix + music.tolist(), text
 
 
-def collate(seqs: list[list[int]], pad_id: int, prefix_lens: list[int] | None = None) -> dict[str, torch.Tensor]:
-    """Right-padded batch. Padding and the control prefix get label -100: the loss is on music tokens."""
+def collate(seqs: list[list[int]], pad_id: int, prefix_lens: list[int] | None = None,
+            text_embeds: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Right-padded batch. Padding and the control prefix get label -100: the loss is on music tokens.
+    `text_embeds` (B, text_dim) rides along for models that read a prompt (rows without one: zeros)."""
     n = max(len(s) for s in seqs)
     input_ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
     labels = torch.full((len(seqs), n), -100, dtype=torch.long)
@@ -102,4 +113,7 @@ def collate(seqs: list[list[int]], pad_id: int, prefix_lens: list[int] | None = 
         labels[i, : len(s)] = t
         labels[i, : prefix_lens[i] if prefix_lens else 0] = -100
         mask[i, : len(s)] = 1
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": mask}
+    batch = {"input_ids": input_ids, "labels": labels, "attention_mask": mask}
+    if text_embeds is not None:
+        batch["text_embeds"] = text_embeds
+    return batch

@@ -11,7 +11,7 @@ import csv
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tunesmith.errors import BadInputError
@@ -26,7 +26,8 @@ NOT_SCORE_EXTENSIONS = {".rntxt": "RomanText harmonic analysis, not a score"}
 
 MUSIC21_PREFIX = "music21"
 METADATA_FILES = ("metadata.csv", "metadata.jsonl")
-PATH_COLUMNS = ("path", "file", "filename", "midi_filename")
+PATH_COLUMNS = ("path", "file", "filename", "midi_filename", "midi")
+LABELS_SEPARATOR = "::"
 LABEL_ALIASES = {"canonical_composer": "composer", "canonical_title": "title"}
 
 
@@ -83,8 +84,31 @@ def scan_sources(sources: list[str]) -> SourceScan:
     return scan
 
 
+def parse_source(source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """`PATH::genre=pop,composer=x` -> (PATH, labels given to every piece the source holds)."""
+    path, sep, extra = source.partition(LABELS_SEPARATOR)
+    if not sep:
+        return source, ()
+    labels = []
+    for item in extra.split(","):
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip() or not value.strip():
+            raise BadInputError(source, f"labels after '{LABELS_SEPARATOR}' must read name=value[,name=value]")
+        labels.append((LABEL_ALIASES.get(name.strip().lower(), name.strip().lower()), value.strip()))
+    return path, tuple(sorted(labels))
+
+
 def _scan_one(source: str) -> SourceScan:
-    """Dispatch one source string to the corpus, folder or file scanner."""
+    """Dispatch one source string to the corpus, folder or file scanner; `::name=value` labels apply to
+    every file of the source whose own metadata does not set that label."""
+    source, extra = parse_source(source)
+    scan = _scan_path(source)
+    if extra:
+        scan.files = [replace(f, labels=tuple(sorted({**dict(extra), **dict(f.labels)}.items()))) for f in scan.files]
+    return scan
+
+
+def _scan_path(source: str) -> SourceScan:
     if source == MUSIC21_PREFIX or source.startswith(MUSIC21_PREFIX + ":"):
         names = [n.strip() for n in source.partition(":")[2].split(",") if n.strip()]
         return scan_music21_corpus(names or None)
@@ -233,7 +257,10 @@ class LabelTable:
     def __init__(self, rows: dict[str, tuple[tuple[str, str], ...]]):
         self.exact = rows
         self.tails: dict[str, tuple[tuple[str, str], ...] | None] = {}
+        self.names: dict[str, tuple[tuple[str, str], ...] | None] = {}
         for path, labels in rows.items():
+            name = path.rsplit("/", 1)[-1].lower()
+            self.names[name] = labels if name not in self.names else None  # None: ambiguous
             parts = path.split("/")
             for i in range(1, len(parts)):
                 tail = "/".join(parts[i:])
@@ -250,7 +277,9 @@ class LabelTable:
             tail = "/".join(parts[i:])
             if tail in self.exact:
                 return self.exact[tail]
-        return None
+        # last resort: the file name alone, when one row has it (piano-midi.de's CSV names
+        # `midis/Albeniz/alb_esp1.mid` for what lies at `albeniz/alb_esp1.mid`)
+        return self.names.get(parts[-1].lower())
 
 
 def _normalise_row_path(text: str) -> str:

@@ -145,7 +145,7 @@ class JsbConfig:
 def model_config(cfg: JsbConfig) -> ModelConfig:
     return preset("small", vocab_size=VOCAB_SIZE, max_len=cfg.max_len, hidden_size=cfg.hidden_size,
                   num_layers=cfg.num_layers, num_heads=cfg.num_heads, num_kv_heads=cfg.num_heads,
-                  intermediate_size=cfg.intermediate_size, dropout=cfg.dropout)
+                  intermediate_size=cfg.intermediate_size, dropout=cfg.dropout, text_slots=0)
 
 
 def training_batch(pieces: list[np.ndarray], cfg: JsbConfig, rng: random.Random) -> dict[str, torch.Tensor]:

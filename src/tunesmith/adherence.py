@@ -1,0 +1,149 @@
+"""Did the music obey? Measure a decoded score with analyzers independent of the generator, and
+compare with what was asked.
+
+The measurements read only the MIDI (symusic) and music21: the key by music21's Krumhansl-Schmuckler
+analyzer, tempo and meter from the file's events, instruments from its tracks, length from its notes.
+Used on every generation (the report beside each output) and by benchmarks/control_adherence.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import symusic
+
+from tunesmith import ops
+from tunesmith.words import mood_holds
+
+RELATIVE_SHIFT = {"major": -3, "minor": 3}  # semitones from a key's tonic to its relative's
+
+
+# ---- measurements -------------------------------------------------------------------------------
+
+def measure_key(score: symusic.Score) -> str | None:
+    """music21's Krumhansl-Schmuckler key of the pitched notes (durations weighted), e.g. 'D minor'."""
+    from music21 import note, stream
+    from music21.analysis.discrete import KrumhanslSchmuckler
+
+    tpq = score.ticks_per_quarter
+    s = stream.Stream()
+    notes = []
+    for track in score.tracks:
+        if track.is_drum:
+            continue
+        for n in track.notes:
+            m = note.Note(int(n.pitch))
+            m.quarterLength = max(n.duration / tpq, 1 / 16)
+            notes.append((n.time / tpq, m))
+    if not notes:
+        return None
+    for offset, m in notes:
+        s.coreInsert(offset, m)
+    s.coreElementsChanged()
+    k = KrumhanslSchmuckler().getSolution(s)
+    return ops.normalize_key(f"{k.tonic.name} {k.mode}")
+
+
+def relative_key(key: str) -> str:
+    pc, mode = ops.parse_key(key)
+    return ops.key_name(pc + RELATIVE_SHIFT[mode], "minor" if mode == "major" else "major")
+
+
+def measure_meters(score: symusic.Score) -> list[str]:
+    return sorted({f"{t.numerator}/{t.denominator}" for t in score.time_signatures})
+
+
+def measure_tempos(score: symusic.Score) -> list[float]:
+    return sorted({round(float(t.qpm), 2) for t in score.tempos})
+
+
+def measure_programs(score: symusic.Score) -> list[int]:
+    """GM programs of the tracks that play notes (-1 = drums)."""
+    return sorted({-1 if t.is_drum else int(t.program) for t in score.tracks if t.note_num() > 0})
+
+
+def measure_bars(score: symusic.Score) -> int:
+    """Bars from time 0 through the bar of the last note onset, walking the time signatures
+    (a last note held over the final bar line does not add a bar)."""
+    if score.note_num() == 0:
+        return 0
+    end = max(n.time for t in score.tracks for n in t.notes) + 1
+    tpq = score.ticks_per_quarter
+    sigs = sorted(((int(t.time), t.numerator, t.denominator) for t in score.time_signatures), key=lambda x: x[0])
+    if not sigs or sigs[0][0] > 0:
+        sigs.insert(0, (0, 4, 4))
+    bars, t = 0, 0
+    for i, (start, num, den) in enumerate(sigs):
+        bar_ticks = num * tpq * 4 / den
+        stop = sigs[i + 1][0] if i + 1 < len(sigs) else None
+        if stop is not None and stop <= end:
+            bars += round((stop - start) / bar_ticks)
+            t = stop
+            continue
+        bars += math.ceil((end - start) / bar_ticks - 1e-6)
+        break
+    return bars
+
+
+def measure_seconds(score: symusic.Score) -> float:
+    return float(score.to("second").end())
+
+
+# ---- comparison ---------------------------------------------------------------------------------
+
+def key_match(requested: str, measured: str | None) -> str:
+    """'exact', 'relative' (same key signature, other mode) or 'wrong'."""
+    if measured is None:
+        return "wrong"
+    req = ops.normalize_key(requested)
+    if measured == req:
+        return "exact"
+    return "relative" if measured == relative_key(req) else "wrong"
+
+
+def adherence_report(score: symusic.Score, controls, bars: int | None = None, mood: str | None = None,
+                     prompt_bars: int = 0, mode: str | None = None) -> dict:
+    """For each requested control: requested vs measured in the MIDI, and pass/fail.
+
+    `controls` is a tunesmith Controls; `bars` the bars asked for after `prompt_bars` of prompt;
+    `mood` a mood word (checked through the measured mode and tempo); `mode` a mode asked without a key.
+    """
+    report: dict[str, dict] = {}
+    c = controls
+    needs_key = c.key or mood or mode
+    key = measure_key(score) if needs_key else None
+    tempos = measure_tempos(score)
+    if c.key:
+        match = key_match(c.key, key)
+        report["key"] = {"requested": ops.normalize_key(c.key), "measured": key, "match": match,
+                         "pass": match == "exact", "analyzer": "music21 Krumhansl-Schmuckler"}
+    if mode:
+        report["mode"] = {"requested": mode, "measured": key, "pass": bool(key) and key.endswith(mode)}
+    if c.meter:
+        meters = measure_meters(score)
+        report["meter"] = {"requested": c.meter, "measured": meters, "pass": meters == [c.meter]}
+    if c.tempo:
+        bins = sorted({ops.tempo_bin(t) for t in tempos})
+        report["tempo"] = {"requested": c.tempo, "measured": tempos, "requested_bin": ops.tempo_bin(c.tempo),
+                           "measured_bins": bins, "pass": bool(tempos) and all(abs(t - c.tempo) < 0.5 for t in tempos)}
+    if c.instruments:
+        programs = measure_programs(score)
+        report["instruments"] = {"requested": sorted(c.instruments), "measured": programs,
+                                 "pass": bool(programs) and set(programs) <= set(c.instruments)}
+    if bars:
+        measured = measure_bars(score) - prompt_bars
+        report["bars"] = {"requested": bars, "measured": measured, "pass": measured == bars}
+    if mood:
+        tempo = tempos[0] if tempos else None
+        report["mood"] = {"requested": mood, "measured": {"key": key, "tempo": tempo},
+                          "pass": mood_holds(mood, key, tempo), "rule": "mode and tempo (tunesmith.words.mood_holds)"}
+    report["valid_midi"] = {"notes": int(score.note_num()), "pass": score.note_num() > 0}
+    return report
+
+
+def all_pass(report: dict) -> bool:
+    return all(v.get("pass", True) for v in report.values() if isinstance(v, dict))
+
+
+def failures(report: dict) -> list[str]:
+    return [k for k, v in report.items() if isinstance(v, dict) and not v.get("pass", True)]

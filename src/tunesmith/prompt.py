@@ -1,0 +1,361 @@
+"""Free text -> structured controls: what the user asked for, and how it was understood.
+
+    read_prompt("a slow, sad chorale in D minor for strings, 16 bars", model.tokenizer.controls)
+    -> Reading(controls=Controls(genre="chorale", key="D minor", tempo=66, instruments=(40, 41, 42)),
+               bars=16, mood="sad", how={"key": "'D minor' in the prompt", ...})
+
+Explicit patterns come first (numbers, key names, meters, tempo words, instrument and style names);
+what they leave open is matched by meaning: the all-MiniLM-L6-v2 embedding of the prompt against a
+description of every label the model knows. An ask the model cannot serve raises UnservableAsk,
+naming the nearest styles it does know; nothing is silently substituted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from tunesmith import ops
+from tunesmith.errors import TunesmithError
+from tunesmith.instruments import NAME_TO_PROGRAM
+from tunesmith.tokenizer import Controls, ControlVocab
+from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS,
+                             TEMPO_WORDS, composer_phrase)
+
+STYLE_MATCH = 0.5  # least cosine similarity for a style matched by meaning alone
+MOOD_MATCH = 0.5  # ... and for a mood
+MEANING_MARGIN = 0.1  # ... and by how much it must beat the prompt's likeness to plain "a piece of music"
+GENERIC = ("a piece of music", "a tune", "a song", "music", "a composition")
+DEFAULT_BARS = 16
+
+# Composers people ask for: named in a prompt but absent from the model's labels -> UnservableAsk.
+FAMOUS_COMPOSERS = (
+    "albeniz", "bach", "bartok", "beethoven", "berlioz", "bizet", "borodin", "brahms", "bruckner", "buxtehude",
+    "byrd", "chopin", "clementi", "copland", "corelli", "couperin", "debussy", "dvorak", "einaudi", "elgar",
+    "faure", "franck", "gershwin", "glass", "grieg", "handel", "haydn", "hindemith", "holst", "josquin", "joplin",
+    "liszt", "mahler", "mendelssohn", "messiaen", "monteverdi", "mozart", "mussorgsky", "paganini", "palestrina",
+    "pachelbel", "prokofiev", "puccini", "purcell", "rachmaninoff", "rameau", "ravel", "reich", "rossini",
+    "satie", "scarlatti", "schoenberg", "schubert", "schumann", "scriabin", "shostakovich", "sibelius",
+    "strauss", "stravinsky", "tallis", "tchaikovsky", "telemann", "verdi", "vivaldi", "wagner", "zimmer",
+)
+STYLE_CUE = r"(?:in the style of|style of|in the manner of|by|like|inspired by|after|a la|à la)"
+
+
+class UnservableAsk(TunesmithError):
+    """The prompt asks for something the model does not know (a style, an instrument)."""
+
+
+@dataclass
+class Reading:
+    """What a prompt was understood to ask for."""
+
+    text: str
+    controls: Controls = Controls()
+    bars: int | None = None  # None: not asked (generation's default applies)
+    seconds: float | None = None  # a length asked in time; bars are derived from it and the tempo
+    mood: str | None = None  # happy / sad / calm / energetic (checked on the output through mode and tempo)
+    how: dict[str, str] = field(default_factory=dict)  # control -> how it was found
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "controls": self.controls.to_dict(), "bars": self.bars, "seconds": self.seconds,
+                "mood": self.mood, "how": dict(self.how)}
+
+    def summary(self) -> str:
+        """Lines for the terminal: one per understood control."""
+        c, rows = self.controls, []
+        for name, value in (("composer", c.composer), ("collection", c.collection), ("genre", c.genre),
+                            ("key", c.key), ("meter", c.meter), ("tempo", f"{c.tempo:g} BPM" if c.tempo else None),
+                            ("instruments", _instrument_names(c.instruments)), ("mood", self.mood),
+                            ("length", f"{self.bars} bars" + (f" (~{self.seconds:g} s)" if self.seconds else "")
+                             if self.bars else None)):
+            if value is not None:
+                rows.append(f"  {name:<12}{value}" + (f"   <- {self.how[name]}" if name in self.how else ""))
+        return "\n".join(rows) or "  (no controls: free generation)"
+
+
+def _instrument_names(programs) -> str | None:
+    if not programs:
+        return None
+    from tunesmith.instruments import program_name
+
+    return ", ".join(program_name(p) for p in programs)
+
+
+# ---- explicit patterns --------------------------------------------------------------------------
+
+_KEY = re.compile(r"(?:\b(?:in|key of)\s+)?\b([A-Ga-g])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
+                  r"(major|minor|maj|min)\b", re.IGNORECASE)
+_METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
+_METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2"}
+_BPM = re.compile(r"(?:\b(?:tempo(?: of)?|at|♩\s*=|quarter\s*=)\s*)?\b(\d{2,3})\s*(?:bpm|beats per minute|beats a minute)\b"
+                  r"|\btempo(?: of)?\s+(\d{2,3})\b|♩\s*=\s*(\d{2,3})", re.IGNORECASE)
+_BARS = re.compile(r"\b(\d{1,3})[\s-]*(?:bars?|measures?)\b", re.IGNORECASE)
+_SECONDS = re.compile(r"\b(\d{1,4}(?:\.\d+)?)[\s-]*(seconds?|secs?|s|minutes?|mins?)\b(?:\s+long)?", re.IGNORECASE)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
+                 "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "a": 1, "an": 1, "half a": 0.5}
+
+
+def _words_to_numbers(text: str) -> str:
+    """'eight bars' -> '8 bars', 'a minute' -> '1 minute' (only before a unit word)."""
+    pattern = r"\b(" + "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True)) + \
+              r")(?=[\s-]+(?:bars?|measures?|minutes?|seconds?)\b)"
+    return re.sub(pattern, lambda m: f"{_NUMBER_WORDS[m.group(1).lower()]:g}", text, flags=re.IGNORECASE)
+
+
+def _find_phrase(text: str, phrases) -> list[tuple[int, str]]:
+    """Where whole-word phrases occur in lower-case text (longest first, non-overlapping)."""
+    taken, found = [False] * len(text), []
+    for phrase in sorted(phrases, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text):
+            if not any(taken[m.start(): m.end()]):
+                taken[m.start(): m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), phrase))
+    return sorted(found)
+
+
+def _key(text: str) -> str | None:
+    for m in _KEY.finditer(text):
+        letter, acc, mode = m.group(1), (m.group(2) or "").strip().lower(), m.group(3).lower()
+        if letter.islower() and letter == "a" and not m.group(0).lower().startswith(("in", "key")):
+            continue  # "a minor piece" is an article, "in a minor" is a key
+        acc = {"sharp": "#", "-sharp": "#", "♯": "#", "flat": "b", "-flat": "b", "♭": "b"}.get(acc, acc)
+        return ops.normalize_key(f"{letter.upper()}{acc} {'minor' if mode.startswith('min') else 'major'}")
+    return None
+
+
+def _tempo(low: str) -> tuple[float | None, str | None]:
+    m = _BPM.search(low)
+    if m:
+        bpm = float(next(g for g in m.groups() if g))
+        if not 20 <= bpm <= 300:
+            raise UnservableAsk(f"tempo {bpm:g} BPM is outside 20-300 BPM")
+        return bpm, f"'{m.group(0).strip()}' in the prompt"
+    found = _find_phrase(low, TEMPO_WORDS)
+    if found:
+        word = found[0][1]
+        return float(TEMPO_WORDS[word]), f"the word '{word}'"
+    return None, None
+
+
+def _length(low: str) -> tuple[int | None, float | None, str | None]:
+    m = _BARS.search(low)
+    if m:
+        return int(m.group(1)), None, f"'{m.group(0)}' in the prompt"
+    m = _SECONDS.search(low)
+    if m:
+        value, unit = float(m.group(1)), m.group(2).lower()
+        seconds = value * 60 if unit.startswith("min") else value
+        return None, seconds, f"'{m.group(0).strip()}' in the prompt"
+    return None, None, None
+
+
+def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
+    names = {**{n: (p,) for n, p in NAME_TO_PROGRAM.items() if not n.isdigit()}, **ENSEMBLES}
+    names.pop("a", None)
+    found = _find_phrase(low, names)
+    if not found:
+        return None, None
+    programs = tuple(sorted({p for _, name in found for p in names[name]}))
+    return programs, "named: " + ", ".join(f"'{n}'" for _, n in found)
+
+
+def _unknown_instrument(low: str) -> None:
+    """An instrument General MIDI lacks ('for theremin') -> UnservableAsk naming the nearest GM sounds."""
+    from tunesmith.instruments import program_name
+
+    found = _find_phrase(low, NON_GM_INSTRUMENTS)
+    if found:
+        name = found[0][1]
+        near = ", ".join(program_name(p) for p in NON_GM_INSTRUMENTS[name])
+        raise UnservableAsk(f"{name!r} is not a General MIDI instrument, so it cannot be played; "
+                            f"nearest General MIDI sounds: {near} (ask for one by name)")
+
+
+# ---- styles -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Label:
+    field: str  # composer / collection / genre
+    value: str  # the label as the model knows it
+    phrases: tuple[str, ...]  # words that name it in a prompt
+    description: str  # what it is, for matching by meaning
+
+
+def known_labels(vocab: ControlVocab) -> list[Label]:
+    labels = []
+    for slug in vocab.composers:
+        if slug in ("anonymous", "trad"):
+            continue
+        name = composer_phrase(slug).lower()
+        phrases = {slug.replace("_", " "), name, name.split()[-1] if slug != "schumann_clara" else "clara schumann"}
+        labels.append(Label("composer", slug, tuple(sorted(phrases)), f"music by the composer {composer_phrase(slug)}"))
+    for coll in vocab.collections:
+        words = COLLECTION_WORDS.get(coll, ())
+        labels.append(Label("collection", coll, tuple(w for w in words if w not in ("chorale", "piano solo")),
+                            f"a {words[0]}" if words else f"music from the {coll} collection"))
+    for genre in vocab.genres:
+        labels.append(Label("genre", genre, (genre, genre + "s"), f"a {genre}"))
+    return labels
+
+
+def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], dict[str, str]]:
+    """Styles named outright: {field: label}, {field: how}. Raises UnservableAsk for named unknown composers."""
+    found: dict[str, str] = {}
+    how: dict[str, str] = {}
+    phrase_to_label = {p: lab for lab in labels for p in lab.phrases}
+    for _, phrase in _find_phrase(low, phrase_to_label):
+        lab = phrase_to_label[phrase]
+        if lab.field not in found:
+            found[lab.field], how[lab.field] = lab.value, f"'{phrase}' in the prompt"
+    if "composer" not in found:
+        asked = _asked_composer(text, low)
+        if asked:
+            raise UnservableAsk(_unknown_style_message(asked, labels))
+    return found, how
+
+
+def _asked_composer(text: str, low: str) -> str | None:
+    """A composer named after a style cue ('in the style of Gershwin', 'like Vivaldi'), or a famous name."""
+    for name in FAMOUS_COMPOSERS:
+        if re.search(rf"\b{name}\b", low):
+            return name.title()
+    m = re.search(rf"\b{STYLE_CUE}\s+((?:[A-Z][\w'.-]*\s?){{1,3}})", text)
+    return m.group(1).strip() if m else None
+
+
+def _unknown_style_message(asked: str, labels: list[Label]) -> str:
+    near = nearest_labels(f"music by the composer {asked}", labels, 3, fields=("composer",))
+    near += [n for n in nearest_labels(f"music by {asked}", labels, 3) if n not in near]
+    names = [f"{lab.value} ({lab.field})" for lab in near[:4]]
+    return (f"this model does not know the style {asked!r} (no training pieces carry it). "
+            f"Nearest styles it knows: {', '.join(names)}. Ask for one of those, or leave the style out.")
+
+
+def nearest_labels(text: str, labels: list[Label], n: int = 3, fields=None) -> list[Label]:
+    from tunesmith.text import text_encoder
+
+    pool = [lab for lab in labels if fields is None or lab.field in fields]
+    if not pool:
+        return []
+    sims = text_encoder().similarity([text], [lab.description for lab in pool])[0]
+    order = sims.argsort(descending=True).tolist()
+    return [pool[i] for i in order[:n]]
+
+
+def _style_by_meaning(text: str, labels: list[Label]) -> tuple[Label, float] | None:
+    from tunesmith.text import text_encoder
+
+    if not labels:
+        return None
+    sims = text_encoder().similarity([text], [lab.description for lab in labels])[0]
+    best = int(sims.argmax())
+    if sims[best] < STYLE_MATCH or sims[best] - _generic_likeness(text) < MEANING_MARGIN:
+        return None
+    return labels[best], float(sims[best])
+
+
+def _generic_likeness(text: str) -> float:
+    """How much a prompt reads like 'a piece of music' in general: a match by meaning must beat it."""
+    from tunesmith.text import text_encoder
+
+    return float(text_encoder().similarity([text], list(GENERIC))[0].max())
+
+
+def _mood(low: str) -> tuple[str | None, str | None]:
+    words = {w: mood for mood, ws in MOODS.items() for w in ws}
+    found = _find_phrase(low, words)
+    if found:
+        return words[found[0][1]], f"the word '{found[0][1]}'"
+    from tunesmith.text import text_encoder
+
+    names = list(MOODS)
+    sims = text_encoder().similarity([low], [f"{' and '.join(MOODS[m][:3])} music" for m in names])[0]
+    best = int(sims.argmax())
+    if sims[best] >= MOOD_MATCH and sims[best] - _generic_likeness(low) >= MEANING_MARGIN:
+        return names[best], f"by meaning ({float(sims[best]):.2f})"
+    return None, None
+
+
+# ---- the reader ---------------------------------------------------------------------------------
+
+def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None, use_meaning: bool = True) -> Reading:
+    """Understand a prompt against the labels a model knows (`vocab`) and the meters it can write."""
+    if not text or not text.strip():
+        raise TunesmithError("the prompt is empty")
+    text = _words_to_numbers(text.strip())
+    low = text.lower()
+    how: dict[str, str] = {}
+    labels = known_labels(vocab)
+
+    key = _key(text)
+    if key:
+        how["key"] = f"'{key}' in the prompt"
+    meter = None
+    m = _METER.search(low)
+    if m:
+        meter = f"{int(m.group(1))}/{int(m.group(2))}"
+        how["meter"] = f"'{m.group(0)}' in the prompt"
+    else:
+        found = _find_phrase(low, _METER_WORDS)
+        if found:
+            meter = _METER_WORDS[found[0][1]]
+            how["meter"] = f"the words '{found[0][1]}'"
+    if meter and meters is not None and meter not in meters:
+        raise UnservableAsk(f"meter {meter} is not one the model can write; it knows {', '.join(meters)}")
+    tempo, tempo_how = _tempo(low)
+    if tempo_how:
+        how["tempo"] = tempo_how
+    bars, seconds, length_how = _length(low)
+    if length_how:
+        how["length"] = length_how
+    instruments, instr_how = _instruments(low)
+    if instr_how:
+        how["instruments"] = instr_how
+    _unknown_instrument(low)
+
+    styles, style_how = _styles(text, low, labels)
+    how.update(style_how)
+    if not styles and use_meaning:
+        hit = _style_by_meaning(text, labels)
+        if hit:
+            lab, sim = hit
+            styles[lab.field] = lab.value
+            how[lab.field] = f"by meaning: '{lab.description}' ({sim:.2f})"
+    mood, mood_how = _mood(low) if use_meaning else (None, None)
+    if mood_how:
+        how["mood"] = mood_how
+    if mood and tempo is None:
+        tempo = float(MOOD_TEMPO[mood])
+        how["tempo"] = f"the mood '{mood}'"
+
+    controls = Controls(collection=styles.get("collection"), composer=styles.get("composer"),
+                        genre=styles.get("genre"), key=key, meter=meter, tempo=tempo, instruments=instruments)
+    reading = Reading(text=text, controls=controls, bars=bars, seconds=seconds, mood=mood, how=how)
+    return reading
+
+
+def settle_length(reading: Reading, default_bars: int = DEFAULT_BARS) -> Reading:
+    """Bars from a length in seconds (needs a tempo and meter: 100 BPM and 4/4 are set when missing,
+    and said so); the default length when nothing was asked."""
+    c, how = reading.controls, dict(reading.how)
+    if reading.bars:
+        return reading
+    if reading.seconds:
+        if not c.tempo:
+            c = replace(c, tempo=100.0)
+            how["tempo"] = "set to 100 BPM to turn the length in seconds into bars"
+        if not c.meter:
+            c = replace(c, meter="4/4")
+            how["meter"] = "set to 4/4 to turn the length in seconds into bars"
+        num, den = (int(x) for x in c.meter.split("/"))
+        bar_seconds = num * (4 / den) * 60 / c.tempo
+        bars = max(1, round(reading.seconds / bar_seconds))
+        how["length"] = how.get("length", "") + f" = {bars} bars of {bar_seconds:.2f} s"
+        return replace(reading, controls=c, bars=bars, how=how)
+    how["length"] = f"default ({default_bars} bars)"
+    return replace(reading, bars=default_bars, how=how)
+
+
+def preferred_mode(reading: Reading) -> str | None:
+    """The mode a mood asks for when no key was given (checked on the output, not forced)."""
+    return None if reading.controls.key or not reading.mood else MOOD_MODE[reading.mood]

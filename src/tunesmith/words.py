@@ -1,0 +1,140 @@
+"""The words tunesmith reads in prompts and writes in training captions (one table, both directions).
+
+Captions (tunesmith.captions) describe training pieces with these words; the prompt reader
+(tunesmith.prompt) looks for the same words, so what a user types is what the model was taught.
+"""
+
+from __future__ import annotations
+
+from tunesmith.tokenizer import Controls
+
+# ---- tempo --------------------------------------------------------------------------------------
+# word -> quarter-note BPM it stands for (the middle of its usual range)
+TEMPO_WORDS: dict[str, float] = {
+    "very slow": 48, "grave": 40, "largo": 50, "lento": 56, "adagio": 66, "slow": 66, "larghetto": 63,
+    "andante": 84, "walking pace": 84, "unhurried": 76, "moderato": 100, "moderate": 100,
+    "medium tempo": 100, "allegretto": 110, "allegro": 132, "brisk": 126, "quick": 144, "fast": 144,
+    "vivace": 160, "very fast": 184, "presto": 184, "prestissimo": 208, "uptempo": 140, "up-tempo": 140,
+}
+
+
+def tempo_word(bpm: float) -> str:
+    """A plain word for a tempo, as a caption would say it."""
+    for limit, word in ((56, "very slow"), (76, "slow"), (96, "andante"), (116, "moderate"),
+                        (140, "allegro"), (170, "fast")):
+        if bpm < limit:
+            return word
+    return "very fast"
+
+
+# ---- mood ---------------------------------------------------------------------------------------
+# canonical mood -> words that say it. A piece's mood is read from its mode and tempo (mood_of), so
+# a requested mood can be checked on the output with the same rule.
+MOODS: dict[str, tuple[str, ...]] = {
+    "happy": ("happy", "joyful", "cheerful", "bright", "merry", "upbeat", "jolly", "playful"),
+    "sad": ("sad", "melancholy", "melancholic", "mournful", "sorrowful", "gloomy", "tragic", "dark",
+            "somber", "sombre", "wistful", "lament"),
+    "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy"),
+    "energetic": ("energetic", "lively", "exciting", "driving", "spirited", "vigorous", "intense", "dancing"),
+}
+MOOD_TEMPO = {"happy": 116, "sad": 66, "calm": 72, "energetic": 152}  # a mood's tempo when none is asked
+MOOD_MODE = {"happy": "major", "sad": "minor", "calm": "major", "energetic": None}
+
+
+def mood_of(key: str | None, tempo: float | None) -> str | None:
+    """The mood a mode and tempo imply: >= 132 BPM energetic; minor below that sad; major below
+    90 calm, else happy. None when the key or tempo is unknown."""
+    if not key or not tempo:
+        return None
+    if tempo >= 132:
+        return "energetic"
+    if key.endswith("minor"):
+        return "sad"
+    return "calm" if tempo < 90 else "happy"
+
+
+def mood_holds(mood: str, key: str | None, tempo: float | None) -> bool:
+    """Whether a measured key and tempo fit a requested mood."""
+    if not key or not tempo:
+        return False
+    mode = "minor" if key.endswith("minor") else "major"
+    if mood == "energetic":
+        return tempo >= 120
+    if mood == "sad":
+        return mode == "minor" and tempo < 132
+    if mood == "calm":
+        return tempo < 100
+    return mode == "major" and 84 <= tempo < 160  # happy
+
+
+# ---- instruments --------------------------------------------------------------------------------
+# ensemble words -> GM programs (single instrument names come from tunesmith.instruments)
+ENSEMBLES: dict[str, tuple[int, ...]] = {
+    "string quartet": (40, 41, 42), "string trio": (40, 41, 42), "strings": (40, 41, 42),
+    "string orchestra": (40, 41, 42, 43), "piano trio": (0, 40, 42), "piano quartet": (0, 40, 41, 42),
+    "woodwind quintet": (60, 68, 70, 71, 73), "woodwinds": (68, 70, 71, 73), "winds": (68, 70, 71, 73),
+    "brass quintet": (56, 57, 58, 60), "brass": (56, 57, 58, 60), "brass band": (56, 57, 58, 60),
+    "choir": (52,), "chorus": (52,), "voices": (52,), "a cappella": (52,), "satb": (52,),
+    "organ": (19,), "solo piano": (0,), "piano solo": (0,), "keyboard": (0,),
+    "orchestra": (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47), "band": (0, 25, 33, -1),
+    "rock band": (29, 30, 33, -1), "jazz trio": (0, 32, -1), "drums": (-1,), "drum kit": (-1,),
+    "percussion": (-1,), "violin and piano": (0, 40), "cello and piano": (0, 42), "flute and piano": (0, 73),
+    "bass guitar": (33,), "synth": (81,), "synthesizer": (81,), "synths": (81,), "electric piano": (4,),
+}
+
+# Instruments people name that General MIDI lacks -> the GM programs nearest in sound.
+NON_GM_INSTRUMENTS: dict[str, tuple[int, ...]] = {
+    "theremin": (81, 85, 53), "ukulele": (24, 25), "mandolin": (25, 105), "lute": (24, 46), "oud": (24, 105),
+    "erhu": (40, 110), "didgeridoo": (58, 109), "kazoo": (85, 53), "tabla": (116, -1), "djembe": (116, -1),
+    "cajon": (-1, 116), "melodica": (22, 21), "zither": (15, 107), "lyre": (46, 107), "hurdy-gurdy": (110, 109),
+    "bouzouki": (105, 25), "balalaika": (105, 24), "guzheng": (107, 46), "pipa": (105, 24), "duduk": (68, 71),
+    "hang drum": (114, 12), "handpan": (114, 12), "mellotron": (48, 52), "uilleann pipes": (109, 74),
+    "tin whistle": (74, 72), "hammond": (16, 17), "moog": (81, 80), "ondes martenot": (81, 53), "gamelan": (112, 12),
+}
+
+
+def ensemble_phrase(programs: tuple[int, ...]) -> str:
+    """How a caption names an instrument set."""
+    from tunesmith.instruments import program_name
+
+    for name, progs in ENSEMBLES.items():
+        if tuple(sorted(progs)) == tuple(sorted(programs)) and name not in ("drum kit", "percussion", "chorus"):
+            return name
+    names = [{52: "voices", 0: "piano", -1: "drums"}.get(p) or program_name(p).lower() for p in programs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# ---- styles -------------------------------------------------------------------------------------
+# collections and genres as people name them (the labels themselves are also matched)
+COLLECTION_WORDS: dict[str, tuple[str, ...]] = {
+    "bach": ("bach chorale", "chorale", "lutheran chorale", "four-part chorale", "baroque chorale"),
+    "essenFolksong": ("german folk song", "german folk tune", "european folk song", "volkslied"),
+    "oneills1850": ("irish folk tune", "irish traditional tune", "irish dance tune", "celtic tune"),
+    "ryansMammoth": ("irish and american fiddle tune", "fiddle tune", "celtic dance tune"),
+    "airdsAirs": ("scottish air", "scottish folk tune", "celtic air"),
+    "miscFolk": ("folk tune",),
+    "palestrina": ("renaissance polyphony", "renaissance mass", "sacred polyphony", "palestrina mass"),
+    "josquin": ("renaissance polyphony", "franco-flemish motet"),
+    "monteverdi": ("italian madrigal", "renaissance madrigal", "early baroque madrigal"),
+    "trecento": ("medieval italian song", "ars nova", "trecento song"),
+    "pianomidi": ("classical piano piece", "romantic piano piece", "piano solo"),
+    "pop909": ("pop song", "pop piano", "chinese pop song", "pop ballad", "mandopop"),
+}
+
+COMPOSER_NAMES: dict[str, str] = {  # slug -> how people write it
+    "bach": "J. S. Bach", "schumann_clara": "Clara Schumann", "schumann": "Robert Schumann",
+    "trad": "traditional", "anonymous": "anonymous", "burgmueller": "Burgmüller",
+    "rachmaninoff": "Rachmaninoff", "mussorgsky": "Mussorgsky", "tchaikovsky": "Tchaikovsky",
+}
+
+
+def composer_phrase(slug: str) -> str:
+    return COMPOSER_NAMES.get(slug, slug.replace("_", " ").title())
+
+
+def describe_controls(c: Controls) -> str:
+    """A plain one-line reading of controls, for messages ('D minor, 3/4, 66 BPM, strings')."""
+    parts = [composer_phrase(c.composer) if c.composer else None, c.genre, c.collection, c.key, c.meter,
+             f"{c.tempo:g} BPM" if c.tempo else None,
+             ensemble_phrase(c.instruments) if c.instruments else None]
+    return ", ".join(p for p in parts if p) or "no controls"
