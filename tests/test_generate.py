@@ -76,3 +76,43 @@ def test_bad_requests_are_clear_errors(model, tmp_path):
         model.generate(GenerationOptions(controls=Controls(composer="chopin")))
     with pytest.raises(BadInputError, match="no such model folder"):
         tunesmith.load(tmp_path / "nope")
+
+
+def test_prompt_text_conditions_the_model_and_is_reported(model, tmp_path):
+    import torch
+
+    from tunesmith.text import text_encoder
+
+    assert model.config.text_slots == 2
+    tok = model.tokenizer
+    ids = torch.tensor([tok.control_ids(Controls(meter="4/4"), text=True) + [tok.bar_id]])
+    emb = text_encoder().encode(["a sad chorale", "a wild energetic reel"])
+    with torch.no_grad():
+        a = model.model(input_ids=ids, text_embeds=emb[:1]).logits[0, -1]
+        b = model.model(input_ids=ids, text_embeds=emb[1:]).logits[0, -1]
+    assert not torch.allclose(a, b)  # the wording reaches the decoder
+    opts = GenerationOptions(controls=Controls(key="D minor", meter="4/4", tempo=66, instruments=(52,)), bars=4,
+                             text="a slow, sad chorale in D minor for choir, 4 bars", mood="sad", seed=3)
+    gen = model.generate(opts)[0]
+    paths = save_generation(gen, tmp_path, "p", audio=False, picture=False, prompt={"text": opts.text})
+    import json
+
+    saved = json.loads(paths["json"].read_text())
+    assert saved["prompt"]["text"] == opts.text
+    assert set(saved["adherence"]) >= {"key", "meter", "tempo", "instruments", "bars", "mood", "valid_midi"}
+    for name in ("meter", "tempo", "instruments", "bars", "valid_midi"):  # enforced: always hold
+        assert saved["adherence"][name]["pass"], saved["adherence"][name]
+
+
+@pytest.mark.parametrize("key", ["D minor", "Eb major", "F# minor", "A major"])
+def test_key_is_verified_and_reached(model, key):
+    from tunesmith.adherence import measure_key
+
+    gen = model.generate(GenerationOptions(controls=Controls(key=key, meter="4/4"), bars=4, seed=0, candidates=6))[0]
+    row = gen.report["key"]
+    assert row["pass"] and measure_key(gen.score) == key  # measured independently on the kept piece
+    assert 1 <= gen.candidates <= 6 and len(row["tried"]) == gen.candidates
+    if "transposed_by" in row:
+        assert -6 <= row["transposed_by"] <= 5 and row["measured_before"] != key
+    no_fix = model.generate(GenerationOptions(controls=Controls(key=key), bars=4, seed=0, candidates=1, fix_key=False))[0]
+    assert "transposed_by" not in no_fix.report["key"] and no_fix.candidates == 1

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from pathlib import Path
 
 from tunesmith import audio_cli
 from tunesmith.errors import TunesmithError
-
-
-def _style_controls(model, style: str | None) -> dict:
-    """Resolve --style against the labels the model knows (composer, collection or genre)."""
-    if not style:
-        return {}
-    want = style.strip().lower()
-    vocab = model.tokenizer.controls
-    for field, labels in (("composer", vocab.composers), ("collection", vocab.collections), ("genre", vocab.genres)):
-        for label in labels:
-            if label.lower() == want:
-                return {field: label}
-    known = sorted(set(vocab.composers + vocab.collections + vocab.genres))
-    near = difflib.get_close_matches(want, known, n=5, cutoff=0.3)
-    raise TunesmithError(f"this model does not know the style {style!r}; nearest styles it knows: "
-                         f"{', '.join(near) if near else ', '.join(known[:12])}")
 
 
 def cmd_data_build(args) -> None:
@@ -50,37 +33,54 @@ def cmd_train(args) -> None:
 def cmd_generate(args) -> None:
     from tunesmith.generate import GenerationOptions, load, save_generation, tokens_per_second
     from tunesmith.instruments import parse_instruments
-    from tunesmith.tokenizer import Controls
+    from tunesmith.prompt import preferred_mode, understand
 
     audio_cli.prepare_generate(args)  # --prompt-audio: transcribe it into the --prompt-midi file
     model = load(args.model)
-    controls = Controls(
-        **_style_controls(model, args.style),
-        **{k: v for k, v in (("composer", args.composer), ("collection", args.collection), ("genre", args.genre))
-           if v},
-        key=args.key, meter=args.meter, tempo=args.tempo,
-        instruments=parse_instruments(args.instruments) if args.instruments else None,
+    tok = model.tokenizer
+    reading = understand(
+        args.prompt, tok.controls, tok.meters, style=args.style, bars=args.bars, seconds=args.seconds, mood=args.mood,
+        default_bars=None if args.bars == 0 else 16,
+        composer=args.composer, collection=args.collection, genre=args.genre, key=args.key, meter=args.meter,
+        tempo=args.tempo, instruments=parse_instruments(args.instruments) if args.instruments else None,
     )
-    if controls.meter and controls.meter not in model.tokenizer.meters:
-        raise TunesmithError(f"meter {controls.meter} is not supported; choose one of {', '.join(model.tokenizer.meters)}")
+    print("understood:" if args.prompt else "controls:")
+    print(reading.summary())
     opts = GenerationOptions(
-        controls=controls, bars=args.bars, prompt_midi=args.prompt_midi, prompt_bars=args.prompt_bars,
-        greedy=args.greedy, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        num_beams=args.num_beams, num_samples=args.num_samples, seed=args.seed, max_new_tokens=args.max_new_tokens,
+        controls=reading.controls, bars=reading.bars or None, prompt_midi=args.prompt_midi,
+        prompt_bars=args.prompt_bars, greedy=args.greedy, temperature=args.temperature, top_k=args.top_k,
+        top_p=args.top_p, num_beams=args.num_beams, num_samples=args.num_samples, seed=args.seed,
+        max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
+        mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
     )
-    print("controls:", json.dumps({k: v for k, v in controls.to_dict().items() if v is not None}))
     gens = model.generate(opts)
     for k, gen in enumerate(gens):
         stem = f"{args.name}-{k}" if len(gens) > 1 else args.name
         paths = save_generation(gen, args.out, stem, audio=not args.no_audio, soundfont=args.soundfont,
-                                sample_rate=args.sample_rate)
+                                sample_rate=args.sample_rate, prompt=reading.to_dict())
         paths.update(audio_cli.write_extra_formats(gen.score, args.out, stem, args))  # --format musicxml
-        ok = all(v.get("pass", True) for v in gen.report.values())
-        print(f"{stem}: {gen.score.note_num()} notes, {gen.new_tokens} tokens in {gen.seconds:.1f} s, "
-              f"controls {'all hold' if ok else 'NOT all held: see ' + str(paths['json'])}")
+        print(f"{stem}: {gen.score.note_num()} notes, {gen.new_tokens} tokens in {gen.seconds:.1f} s "
+              f"({gen.candidates} candidate{'s' if gen.candidates > 1 else ''})")
+        print(format_adherence(gen.report))
         for kind, path in paths.items():
             print(f"  {kind:5} {path}")
     print(f"generation speed: {tokens_per_second(gens):.0f} tokens/s")
+
+
+def format_adherence(report: dict) -> str:
+    """One line per control: requested, measured, pass/FAIL."""
+    lines = []
+    for name, row in report.items():
+        if not isinstance(row, dict):
+            continue
+        if name == "valid_midi":
+            lines.append(f"  {'midi':<12}{row['notes']} notes{'':<20}{'pass' if row['pass'] else 'FAIL'}")
+            continue
+        measured = row.get("measured")
+        extra = f" (transposed {row['transposed_by']:+d} from {row['measured_before']})" if "transposed_by" in row else ""
+        lines.append(f"  {name:<12}asked {row.get('requested')!s:<16} measured {measured!s:<22}"
+                     f"{'pass' if row['pass'] else 'FAIL'}{extra}")
+    return "\n".join(lines)
 
 
 def cmd_demo(args) -> None:
@@ -120,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.set_defaults(func=cmd_train)
 
-    g = sub.add_parser("generate", help="generate MIDI, WAV and piano rolls from a model")
-    g.add_argument("--model", required=True, help="model folder (or a training output folder)")
+    g = sub.add_parser("generate", help="generate MIDI, WAV and piano rolls from a sentence and/or controls")
+    g.add_argument("prompt", nargs="?", default=None,
+                   help="what to compose, e.g. 'a slow, sad chorale in D minor for strings, 16 bars'")
+    g.add_argument("--model", default=None, help="model folder or training output folder (default: the bundled model)")
     g.add_argument("--style", help="a composer, collection or genre the model knows (e.g. bach, chorale, reel)")
     g.add_argument("--composer")
     g.add_argument("--collection")
@@ -130,7 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--meter", help="time signature, e.g. 3/4")
     g.add_argument("--tempo", type=float, help="beats (quarter notes) per minute")
     g.add_argument("--instruments", help="GM names or numbers, comma-separated: piano,violin or 0,40; drums = -1")
-    g.add_argument("--bars", type=int, default=16, help="bars to generate (0 = let the model decide)")
+    g.add_argument("--bars", type=int, default=None, help="bars to generate (default: the prompt's, else 16; 0 = let the model decide)")
+    g.add_argument("--seconds", type=float, default=None, help="length in seconds (turned into bars with the tempo)")
+    g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
+    g.add_argument("--candidates", type=int, default=4, help="pieces tried until key and mood measure as asked")
+    g.add_argument("--no-fix-key", action="store_true", help="never transpose the kept piece into the asked key")
     g.add_argument("--prompt-midi", help="continue the opening of this MIDI file")
     g.add_argument("--prompt-bars", type=int, default=4)
     g.add_argument("--greedy", action="store_true")
@@ -165,8 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if getattr(args, "bars", None) == 0:
-        args.bars = None
     try:
         args.func(args)
     except TunesmithError as e:

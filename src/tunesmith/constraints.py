@@ -181,3 +181,36 @@ class RemiGrammar(LogitsProcessor):
         out = torch.full_like(scores, float("-inf"))
         out[:, :width] = torch.where(mask[:, :width], scores[:, :width], torch.full_like(scores[:, :width], float("-inf")))
         return out
+
+
+# ---- key steering ---------------------------------------------------------------------------------
+# Logit offsets by scale degree (semitones above the tonic) for the asked mode: the tonic triad is
+# favoured, the other scale notes left alone, notes outside the scale (natural and harmonic minor for
+# minor keys) made rarer. Soft: the model can still write any note.
+_KEY_PROFILE = {
+    "major": {0: 1.0, 4: 0.6, 7: 0.6, 2: 0.0, 5: 0.0, 9: 0.0, 11: 0.0},
+    "minor": {0: 1.0, 3: 0.6, 7: 0.6, 2: 0.0, 5: 0.0, 8: 0.0, 10: 0.0, 11: 0.0},
+}
+OUT_OF_SCALE = -1.5
+
+
+def key_bias_vector(tok: Tokenizer, key: str, strength: float) -> torch.Tensor:
+    """(vocab,) logit offsets for the Pitch tokens of `key` (zeros elsewhere, drums untouched)."""
+    from tunesmith import ops
+
+    tonic, mode = ops.parse_key(key)
+    bias = torch.zeros(tok.vocab_size)
+    for i in tok.ids_of_type("Pitch"):
+        degree = (int(tok.value_of(i)) - tonic) % 12
+        bias[i] = strength * _KEY_PROFILE[mode].get(degree, OUT_OF_SCALE)
+    return bias
+
+
+class KeyBias(LogitsProcessor):
+    """Steers pitch choices towards an asked key (added to the logits; the grammar's mask still rules)."""
+
+    def __init__(self, tok: Tokenizer, key: str, strength: float):
+        self.bias = key_bias_vector(tok, key, strength)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        return scores + self.bias.to(scores.device, scores.dtype)

@@ -12,7 +12,7 @@ import torch
 
 from tunesmith import ops
 from tunesmith.adherence import adherence_report, all_pass
-from tunesmith.constraints import Constraints, RemiGrammar
+from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
@@ -38,6 +38,8 @@ class GenerationOptions:
     mode: str | None = None  # "major" / "minor" asked without a tonic (checked, not forced)
     candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked; the best is kept
     fix_key: bool = True  # move the kept piece into the asked key when only its tonic is off (reported)
+    key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked key (0 = conditioning only);
+    #                        each further candidate pulls harder (x1, x1.5, x2, ...)
 
 
 @dataclass
@@ -109,17 +111,21 @@ class Model:
         tries = max(1, opts.candidates) if soft and not deterministic else 1
         results = []
         for k in range(opts.num_samples):
-            best, best_score, t0 = None, -1, time.time()
+            best, best_score, t0, tried = None, -1, time.time(), []
             for c in range(tries):
                 torch.manual_seed(opts.seed + k + 1000 * c)
-                seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds)
+                bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
+                seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds, bias)
                 gen = self._finish(seq, len(prompt), replace(opts, seed=opts.seed + k), k)
                 score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
+                tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
                 if score > best_score:
                     best, best_score = gen, score
                 if all_pass(gen.report):
                     break
             best.candidates = c + 1
+            if "key" in best.report:
+                best.report["key"]["tried"] = tried  # the key measured on each candidate, in order
             if opts.fix_key and opts.controls.key and not best.report["key"]["pass"]:
                 best = self._into_key(best, len(prompt)) or best
             best.seconds = time.time() - t0
@@ -167,12 +173,13 @@ class Model:
         moved = np.concatenate([ids[:n_prompt], ops.shift_tokens_in_range(music, lo, hi, shift)]).tolist()
         out = self._finish(moved, n_prompt, gen.options, 0)
         out.candidates = gen.candidates
+        out.report["key"]["tried"] = gen.report["key"].get("tried", [measured])
         out.report["key"]["transposed_by"] = shift
         out.report["key"]["measured_before"] = measured
         return out
 
     def _continue(self, prompt: list[int], n_controls: int, opts: GenerationOptions, budget: int,
-                  sampling: dict, text_embeds: torch.Tensor | None = None) -> list[int]:
+                  sampling: dict, text_embeds: torch.Tensor | None = None, key_bias: float = 0.0) -> list[int]:
         """Generate up to `budget` tokens after `prompt` (KV cache on), sliding the context window by
         whole bars when a piece outgrows it; the controls stay at the head of every window."""
         tok, max_len = self.tokenizer, self.config.max_len
@@ -193,11 +200,12 @@ class Model:
             grammar = RemiGrammar(tok, constraints, music_start=n_controls, bars_before=dropped_bars - prompt_bars)
             if generated == 0 and prompt_bars:
                 grammar.bar_first_at = len(window)  # a continuation opens a new bar
+            processors = [grammar] + ([KeyBias(tok, c.key, key_bias)] if key_bias and c.key else [])
             room = min(budget - generated, max_len - len(window))
             input_ids = torch.tensor([window], device=self.device)
             with torch.no_grad():
                 out = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                                          max_new_tokens=room, logits_processor=[grammar], pad_token_id=tok.pad_id,
+                                          max_new_tokens=room, logits_processor=processors, pad_token_id=tok.pad_id,
                                           eos_token_id=tok.eos_id, use_cache=True, **sampling,
                                           **({"text_embeds": text_embeds} if text_embeds is not None else {}))
             new = out[0, len(window):].tolist()
@@ -212,8 +220,8 @@ class Model:
 
 
 def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool = True, picture: bool = True,
-                    sample_rate: int = 44100, soundfont: str | None = None) -> dict[str, Path]:
-    """Write <stem>.mid, .wav, .png and .json (options + adherence report); returns the paths."""
+                    sample_rate: int = 44100, soundfont: str | None = None, prompt: dict | None = None) -> dict[str, Path]:
+    """Write <stem>.mid, .wav, .png and .json (prompt reading, options, adherence report); returns the paths."""
     from tunesmith.audio import write_audio
     from tunesmith.pianoroll import save_pianoroll
 
@@ -230,6 +238,7 @@ def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool
     paths["json"] = out_dir / f"{stem}.json"
     opts = gen.options
     write_json(paths["json"], {
+        **({"prompt": prompt} if prompt else {}),
         "controls": opts.controls.to_dict(),
         "options": {k: v for k, v in opts.__dict__.items() if k != "controls"},
         "new_tokens": gen.new_tokens,
@@ -241,8 +250,16 @@ def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool
     return paths
 
 
-def load(path: str | Path, device: str | None = None) -> Model:
-    """Load a model folder (or a training output folder: its best/ checkpoint)."""
+DEFAULT_MODEL = Path(__file__).parent / "models" / "default"  # shipped inside the package
+
+
+def load(path: str | Path | None = None, device: str | None = None) -> Model:
+    """Load a model folder (or a training output folder: its best/ checkpoint); None = the bundled model."""
+    if path is None:
+        if not (DEFAULT_MODEL / "model.json").is_file():
+            raise TunesmithError(f"no model given and no bundled model at {DEFAULT_MODEL}; pass --model FOLDER "
+                                 "(train one with `tunesmith train`)")
+        path = DEFAULT_MODEL
     folder = Path(path)
     if not folder.exists():
         raise BadInputError(folder, "no such model folder")

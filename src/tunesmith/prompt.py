@@ -192,7 +192,8 @@ def known_labels(vocab: ControlVocab) -> list[Label]:
     for coll in vocab.collections:
         words = COLLECTION_WORDS.get(coll, ())
         labels.append(Label("collection", coll, tuple(w for w in words if w not in ("chorale", "piano solo")),
-                            f"a {words[0]}" if words else f"music from the {coll} collection"))
+                            f"{'an' if words[0][0] in 'aeiou' else 'a'} {words[0]}" if words
+                            else f"music from the {coll} collection"))
     for genre in vocab.genres:
         labels.append(Label("genre", genre, (genre, genre + "s"), f"a {genre}"))
     return labels
@@ -359,3 +360,58 @@ def settle_length(reading: Reading, default_bars: int = DEFAULT_BARS) -> Reading
 def preferred_mode(reading: Reading) -> str | None:
     """The mode a mood asks for when no key was given (checked on the output, not forced)."""
     return None if reading.controls.key or not reading.mood else MOOD_MODE[reading.mood]
+
+
+def resolve_style(vocab: ControlVocab, style: str) -> dict[str, str]:
+    """`--style chopin` -> {"composer": "chopin"}: a composer, collection or genre the model knows."""
+    want = style.strip().lower()
+    for fld, values in (("composer", vocab.composers), ("collection", vocab.collections), ("genre", vocab.genres)):
+        for value in values:
+            if value.lower() == want:
+                return {fld: value}
+    labels = known_labels(vocab)
+    phrase_to_label = {p: lab for lab in labels for p in lab.phrases}
+    if want in phrase_to_label:
+        lab = phrase_to_label[want]
+        return {lab.field: lab.value}
+    raise UnservableAsk(_unknown_style_message(style, labels))
+
+
+OVERRIDABLE = ("collection", "composer", "genre", "key", "meter", "tempo", "instruments")
+
+
+def understand(text: str | None, vocab: ControlVocab, meters: list[str], style: str | None = None,
+               bars: int | None = None, seconds: float | None = None, mood: str | None = None,
+               default_bars: int | None = DEFAULT_BARS, **controls) -> Reading:
+    """The prompt's reading (if any) with explicit settings on top: a flag always wins over the words.
+
+    `controls` are Controls fields (composer=..., key=..., tempo=...; None = not set)."""
+    reading = read_prompt(text, vocab, meters) if text and text.strip() else Reading(text=text or "")
+    fixed: dict = {}
+    if style:
+        fixed.update(resolve_style(vocab, style))
+    fixed.update({k: v for k, v in controls.items() if k in OVERRIDABLE and v is not None})
+    unknown = set(controls) - set(OVERRIDABLE)
+    if unknown:
+        raise TypeError(f"unknown control(s): {', '.join(sorted(unknown))}")
+    if fixed.get("key"):
+        fixed["key"] = ops.normalize_key(fixed["key"])
+    if fixed.get("meter") and fixed["meter"] not in meters:
+        raise UnservableAsk(f"meter {fixed['meter']} is not one the model can write; it knows {', '.join(meters)}")
+    how = dict(reading.how)
+    for name in fixed:
+        how[name] = "set by you"
+    if mood:
+        if mood not in MOODS:
+            raise UnservableAsk(f"unknown mood {mood!r}; choose one of {', '.join(MOODS)}")
+        how["mood"] = "set by you"
+    reading = replace(reading, controls=replace(reading.controls, **fixed), mood=mood or reading.mood, how=how)
+    if reading.mood and reading.controls.tempo is None:
+        reading = replace(reading, controls=replace(reading.controls, tempo=float(MOOD_TEMPO[reading.mood])))
+        how["tempo"] = f"the mood '{reading.mood}'"
+    if bars is not None or seconds is not None:
+        reading = replace(reading, bars=bars, seconds=seconds if bars is None else None)
+        how["length"] = "set by you"
+    if reading.bars or reading.seconds or default_bars:
+        reading = settle_length(reading, default_bars or DEFAULT_BARS)
+    return reading

@@ -1,0 +1,41 @@
+"""The independent analyzers, on real music."""
+
+import symusic
+
+from tunesmith.adherence import (adherence_report, all_pass, failures, key_match, measure_bars, measure_key,
+                                 measure_meters, measure_programs, relative_key)
+from tunesmith.tokenizer import Controls
+
+
+def test_measures_a_real_chorale(chorale):
+    # bwv66.6 is in F# minor, 4/4; music21's Krumhansl-Schmuckler agrees
+    assert measure_key(chorale) == "F# minor"
+    assert measure_meters(chorale) == ["4/4"]
+    assert measure_bars(chorale) == 9  # from its first note (the pickup) to its last, on a 4/4 grid
+    assert len(measure_programs(chorale)) >= 1
+
+
+def test_key_match_and_relatives():
+    assert key_match("D minor", "D minor") == "exact"
+    assert key_match("d minor", "F major") == "relative" and relative_key("F major") == "D minor"
+    assert key_match("D minor", "A minor") == "wrong" and key_match("D minor", None) == "wrong"
+
+
+def test_report_passes_and_fails_honestly(chorale):
+    ok = adherence_report(chorale, Controls(key="F# minor", meter="4/4"), bars=9, mood="sad")
+    assert ok["key"]["pass"] and ok["meter"]["pass"] and ok["bars"]["pass"] and ok["valid_midi"]["pass"]
+    bad = adherence_report(chorale, Controls(key="C major", meter="3/4", tempo=200, instruments=(73,)), bars=16)
+    assert set(failures(bad)) == {"key", "meter", "tempo", "instruments", "bars"} and not all_pass(bad)
+    assert bad["key"]["analyzer"].startswith("music21")
+
+
+def test_bars_follow_time_signature_changes():
+    s = symusic.Score(480)
+    s.time_signatures.append(symusic.TimeSignature(0, 3, 4))
+    s.time_signatures.append(symusic.TimeSignature(480 * 6, 6, 8))  # after 2 bars of 3/4
+    t = symusic.Track(program=0)
+    t.notes.append(symusic.Note(0, 480, 60, 80))
+    t.notes.append(symusic.Note(480 * 6 + 480 * 3 * 2, 480 * 4, 62, 80))  # bar 5 (held past its end)
+    s.tracks.append(t)
+    assert measure_bars(s) == 5
+

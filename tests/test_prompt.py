@@ -1,0 +1,113 @@
+"""Prompt reading: paraphrases agree, explicit patterns win, flags win over words, unknown asks are refused."""
+
+import pytest
+
+from tunesmith.prompt import UnservableAsk, preferred_mode, read_prompt, settle_length, understand
+from tunesmith.tokenizer import ControlVocab, Tokenizer
+
+VOCAB = ControlVocab(
+    collections=["bach", "essenFolksong", "oneills1850", "palestrina", "pianomidi", "pop909", "ryansMammoth"],
+    composers=["bach", "beethoven", "chopin", "debussy", "mozart", "palestrina", "schubert", "trad"],
+    genres=["chorale", "reel", "jig", "folk song", "mass", "pop", "hornpipe", "march"],
+)
+METERS = Tokenizer(VOCAB).meters
+
+
+def read(text, **kw):
+    return understand(text, VOCAB, METERS, **kw)
+
+
+def test_the_issue_prompts():
+    r = read("a slow, sad chorale in D minor for strings, 16 bars")
+    c = r.controls
+    assert (c.genre, c.key, c.tempo, c.instruments, r.bars, r.mood) == ("chorale", "D minor", 66.0, (40, 41, 42), 16, "sad")
+    r = read("compose a piano piece in the style of Chopin")
+    assert (r.controls.composer, r.controls.instruments, r.bars) == ("chopin", (0,), 16)
+    assert "chopin" in r.how["composer"] and "default" in r.how["length"]
+    assert r.to_dict()["controls"]["composer"] == "chopin"  # the API's JSON
+
+
+@pytest.mark.parametrize("text", [
+    "a reel in G major for fiddle at 120 bpm, 8 bars",
+    "Write an 8-bar reel, key of G major, 120 BPM, played on fiddle",
+    "fiddle reel, G major, tempo 120, eight bars",
+    "I want a reel for fiddle in g major at a tempo of 120 bpm lasting 8 measures",
+])
+def test_paraphrases_agree(text):
+    r = read(text)
+    assert (r.controls.genre, r.controls.key, r.controls.tempo, r.controls.instruments, r.bars) == \
+        ("reel", "G major", 120.0, (110,), 8)
+
+
+@pytest.mark.parametrize("text,key", [("in F sharp minor", "F# minor"), ("B-flat major", "Bb major"),
+                                      ("Eb major", "Eb major"), ("waltz in a minor", "A minor"), ("C# min", "C# minor")])
+def test_key_spellings(text, key):
+    assert read_prompt(text, VOCAB, METERS, use_meaning=False).controls.key == key
+
+
+def test_a_minor_piece_is_not_a_key():
+    assert read_prompt("a minor piece for flute", VOCAB, METERS, use_meaning=False).controls.key is None
+
+
+def test_explicit_numbers_beat_words_and_meters_and_lengths():
+    r = read("a fast piece at 72 bpm in 6/8, 30 seconds")
+    assert r.controls.tempo == 72.0 and r.controls.meter == "6/8"
+    # 30 s at 72 BPM in 6/8 (3 quarters a bar = 2.5 s) -> 12 bars
+    assert r.bars == 12 and r.seconds == 30
+    assert read("an allegro march in common time").controls.tempo == 132.0
+    assert read("an allegro march in common time").controls.meter == "4/4"
+
+
+def test_seconds_without_tempo_or_meter_say_what_was_assumed():
+    r = read("a chorale, 2 minutes long")
+    assert r.controls.tempo == 100 and r.controls.meter == "4/4" and r.bars == 50
+    assert "set to 100 BPM" in r.how["tempo"] and "4/4" in r.how["meter"]
+
+
+def test_flags_override_the_words():
+    r = read("a slow, sad chorale in D minor for strings", key="E minor", tempo=80, instruments=(52,), bars=4,
+             style="bach")
+    c = r.controls
+    assert (c.key, c.tempo, c.instruments, r.bars, c.composer) == ("E minor", 80, (52,), 4, "bach")
+    assert r.how["key"] == "set by you" and r.controls.genre == "chorale"
+
+
+def test_mood_sets_tempo_and_mode_only_when_not_given():
+    r = read("a sad tune")
+    assert r.mood == "sad" and r.controls.tempo == 66 and preferred_mode(r) == "minor"
+    r = read("a sad tune at 100 bpm in C major")
+    assert r.controls.tempo == 100 and preferred_mode(r) is None
+    assert read("a lively jig").mood == "energetic"
+
+
+def test_style_by_meaning_and_not_by_accident():
+    r = read("a baroque hymn for four voices")
+    assert r.controls.collection == "bach" and "by meaning" in r.how["collection"]
+    assert r.controls.instruments == (52,)
+    plain = read("a calm tune in 3/4")  # nothing names a style: none is invented
+    assert (plain.controls.composer, plain.controls.collection, plain.controls.genre) == (None, None, None)
+
+
+@pytest.mark.parametrize("text,named", [("something in the style of Gershwin", "Gershwin"),
+                                        ("a waltz like Tchaikovsky", "Tchaikovsky")])
+def test_unknown_composer_names_nearest_known(text, named):
+    with pytest.raises(UnservableAsk) as e:
+        read(text)
+    msg = str(e.value)
+    assert named in msg and "Nearest styles it knows" in msg
+    assert any(c in msg for c in VOCAB.composers)
+
+
+def test_unknown_instrument_and_meter_and_style_flag():
+    with pytest.raises(UnservableAsk, match="theremin.*not a General MIDI instrument.*Lead"):
+        read("a melody for theremin")
+    with pytest.raises(UnservableAsk, match="meter 7/16"):
+        read("a dance in 7/16")
+    with pytest.raises(UnservableAsk, match="'ravel'.*Nearest"):
+        read(None, style="ravel")
+
+
+def test_settle_length_defaults():
+    r = settle_length(read_prompt("a jig", VOCAB, METERS, use_meaning=False), 8)
+    assert r.bars == 8 and "default" in r.how["length"]
+    assert read("").controls.composer is None  # no prompt: flags only
