@@ -26,7 +26,7 @@ from tunesmith import ops
 from tunesmith.adherence import key_match, measure_bars, measure_key, measure_meters, measure_programs, measure_tempos
 from tunesmith.generate import GenerationOptions, load
 from tunesmith.prompt import preferred_mode, understand
-from tunesmith.words import mood_holds
+from tunesmith.words import MOOD_TEMPO, MOODS, composer_phrase, mood_holds, mood_of
 
 PUBLISHED = {  # metric -> {system: share}, MidiCaps test set (Text2midi README)
     "key exact": {"Text2midi": 0.336, "MuseCoco": 0.137},
@@ -41,8 +41,6 @@ INSTRUMENTS = [("piano", (0,)), ("violin", (40,)), ("flute", (73,)), ("string qu
 METERS = ["2/4", "3/4", "4/4", "6/8", "3/8", "2/2", "12/8", "6/4"]
 TEMPO_WORDS = [("slow", 66), ("adagio", 66), ("andante", 84), ("moderato", 100), ("allegro", 132), ("fast", 144),
                ("presto", 184), ("lento", 56)]
-MOODS = ["happy", "sad", "calm", "energetic", "joyful", "melancholy", "peaceful", "lively"]
-MOOD_OF = {"joyful": "happy", "melancholy": "sad", "peaceful": "calm", "lively": "energetic"}
 KEY_SPELLINGS = {"Bb": ["Bb", "B flat", "B-flat"], "Eb": ["Eb", "E flat"], "F#": ["F#", "F sharp"],
                  "C#": ["C#", "C sharp"], "Ab": ["Ab", "A flat"], "G#": ["G#", "G sharp"]}
 
@@ -82,22 +80,24 @@ def make_prompts(vocab, n: int, seed: int) -> list[dict]:
         meter = METERS[i % len(METERS)]
         tempo_word, word_bpm = rng.choice(TEMPO_WORDS)
         bpm = rng.choice([48, 58, 66, 76, 88, 96, 104, 120, 126, 138, 150, 168, 190])
-        mood_word = rng.choice(MOODS)
         bars = rng.choice([4, 6, 8, 8, 12])
         secs = rng.choice([10, 15, 20])
         composer = rng.choice(composers) if composers else None
+        uses = lambda name: "{" + name + "}" in tpl  # noqa: E731
+        tempo = bpm if uses("bpm") else word_bpm if uses("tempo_word") else None
+        mood = None
+        if uses("mood"):  # a mood that agrees with the key and tempo asked beside it (else the ask contradicts itself)
+            if tempo:
+                mood = mood_of(key, tempo)
+            else:
+                mood = rng.choice(["sad", "energetic"] if mode == "minor" else ["happy", "calm", "energetic"])
+                tempo = MOOD_TEMPO[mood]
+        mood_word = rng.choice(MOODS[mood][:4]) if mood else ""
         fields = dict(mood=mood_word, genre=rng.choice(genres) if genres else "piece", key=spelled, instr=instr_word,
                       bars=bars, meter=meter, bpm=bpm, tempo_word=tempo_word, secs=secs,
-                      composer=composer.title() if composer else "Bach",
+                      composer=composer_phrase(composer) if composer else "Bach",
                       collection=COLLECTION_PHRASES[rng.choice(collections)] if collections else "a tune")
         text = tpl.format(**fields)
-        uses = lambda name: "{" + name + "}" in tpl  # noqa: E731
-        mood = MOOD_OF.get(mood_word, mood_word) if uses("mood") else None
-        tempo = bpm if uses("bpm") else word_bpm if uses("tempo_word") else None
-        from tunesmith.words import MOOD_TEMPO
-
-        if tempo is None and mood:
-            tempo = MOOD_TEMPO[mood]
         want = {"key": key, "tempo": float(tempo) if tempo else None, "meter": meter if uses("meter") else None,
                 "instruments": sorted(programs) if uses("instr") else None, "mood": mood,
                 "bars": bars if uses("bars") else None, "seconds": secs if uses("secs") else None}

@@ -78,3 +78,31 @@ def test_demo_quick_trial(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "[3/3]" in printed and "chorale.mid" in printed and "chorale.wav" in printed
     assert (tmp_path / "demo" / "generated" / "chorale.png").is_file()
+
+
+def test_generate_from_a_prompt_shows_what_it_understood(tiny_model, tmp_path, capsys):
+    out = tmp_path / "gen"
+    main(["generate", "a slow, sad chorale in D minor for strings, 4 bars", "--model", str(tiny_model[0]),
+          "--out", str(out), "--no-audio", "--tempo", "60"])
+    printed = capsys.readouterr().out
+    assert "understood:" in printed and "D minor" in printed and "set by you" in printed and "'4 bars'" in printed
+    saved = json.loads((out / "sample.json").read_text())
+    assert saved["prompt"]["controls"]["key"] == "D minor" and saved["prompt"]["mood"] == "sad"
+    assert saved["controls"]["tempo"] == 60 and saved["controls"]["instruments"] == [40, 41, 42]
+    for name in ("meter", "tempo", "instruments", "bars"):
+        if name in saved["adherence"]:
+            assert saved["adherence"][name]["pass"]
+    assert "key" in saved["adherence"] and "mood" in saved["adherence"]
+    score = symusic.Score(str(out / "sample.mid"))
+    assert {t.program for t in score.tracks if t.note_num()} <= {40, 41, 42}
+
+
+def test_prompt_asks_the_model_cannot_serve(tiny_model, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["generate", "a nocturne in the style of Gershwin", "--model", str(tiny_model[0])])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Gershwin" in err and "Nearest styles it knows: bach" in err
+    assert "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["generate", "a tune for theremin", "--model", str(tiny_model[0])])
+    assert "not a General MIDI instrument" in capsys.readouterr().err

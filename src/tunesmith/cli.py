@@ -52,6 +52,7 @@ def cmd_generate(args) -> None:
         top_p=args.top_p, num_beams=args.num_beams, num_samples=args.num_samples, seed=args.seed,
         max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
         mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
+        key_bias=args.key_bias,
     )
     gens = model.generate(opts)
     for k, gen in enumerate(gens):
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
     g.add_argument("--candidates", type=int, default=4, help="pieces tried until key and mood measure as asked")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose the kept piece into the asked key")
+    g.add_argument("--key-bias", type=float, default=1.0, help="pull of pitch choices towards the asked key (0 = off)")
     g.add_argument("--prompt-midi", help="continue the opening of this MIDI file")
     g.add_argument("--prompt-bars", type=int, default=4)
     g.add_argument("--greedy", action="store_true")

@@ -132,7 +132,8 @@ class RemiGrammar(LogitsProcessor):
             return self.timesig_ok.clone()
         if st.last_type == "TimeSig":
             mask = T["Position"].clone()
-            if st.any_note:  # an empty bar may follow music, but the piece does not open with one
+            last_bar = c.bars is not None and st.bars >= c.bars
+            if st.any_note and not last_bar:  # empty bars may follow music; the first and last bars hold notes
                 mask |= self._bar_or_end(st)
             return mask & ~self._positions_beyond(st)
         if st.last_type == "Position":

@@ -106,7 +106,7 @@ def _find_phrase(text: str, phrases) -> list[tuple[int, str]]:
     """Where whole-word phrases occur in lower-case text (longest first, non-overlapping)."""
     taken, found = [False] * len(text), []
     for phrase in sorted(phrases, key=len, reverse=True):
-        for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?!\w|-(?!inspired|style|like))", text):
             if not any(taken[m.start(): m.end()]):
                 taken[m.start(): m.end()] = [True] * (m.end() - m.start())
                 found.append((m.start(), phrase))
@@ -210,7 +210,10 @@ def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], d
             found[lab.field], how[lab.field] = lab.value, f"'{phrase}' in the prompt"
     if "composer" not in found:
         asked = _asked_composer(text, low)
-        if asked:
+        known = {lab.value for lab in labels if lab.field == "composer"}
+        if asked and asked.lower() in known:  # named inside another label's words ("a Bach chorale")
+            found["composer"], how["composer"] = asked.lower(), f"'{asked}' in the prompt"
+        elif asked:
             raise UnservableAsk(_unknown_style_message(asked, labels))
     return found, how
 
@@ -328,6 +331,12 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     if mood and tempo is None:
         tempo = float(MOOD_TEMPO[mood])
         how["tempo"] = f"the mood '{mood}'"
+    if mood and (key or tempo):
+        from tunesmith.words import mood_holds
+
+        probe_key = key or (f"C {MOOD_MODE[mood]}" if MOOD_MODE[mood] else "C major")
+        if not mood_holds(mood, probe_key, tempo or MOOD_TEMPO[mood]):
+            how["mood"] += f" (it does not fit {key or ''} {f'{tempo:g} BPM' if tempo else ''}: those win)"
 
     controls = Controls(collection=styles.get("collection"), composer=styles.get("composer"),
                         genre=styles.get("genre"), key=key, meter=meter, tempo=tempo, instruments=instruments)
