@@ -177,7 +177,7 @@ def main(argv=None) -> int:
         return (sum(bool(r.get(metric)) for r in applicable) / max(1, len(applicable)), len(applicable))
 
     metrics = [("key exact", "key_exact"), ("key exact or relative", "key_exact_or_relative"),
-               ("  key exact, first candidate (conditioning alone)", "key_first_candidate"),
+               ("  key exact, first candidate (conditioning + key pull)", "key_first_candidate"),
                ("tempo bin exact", "tempo_bin_exact"), ("tempo bin +-1", "tempo_bin_pm1"), ("meter", "meter"),
                ("instruments", "instruments"), ("length (bars)", "length"), ("mood (mode + tempo rule)", "mood")]
     lines = [f"control adherence: {len(rows)} prompts, model {model.folder}, {time.time() - t0:.0f} s, "

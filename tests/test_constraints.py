@@ -59,3 +59,20 @@ def test_greedy_and_beam_search_obey_grammar(random_model):
 
 def test_bar_positions():
     assert bar_positions("4/4") == 32 and bar_positions("6/8") == 48 and bar_positions("2/2") == 16
+
+
+def test_whole_sequences_stay_grammatical_across_sliding_windows(random_model):
+    """Pieces longer than the context slide the window; the grammar must hold across every cut,
+    including one inside a long bar (a random model writes bars of hundreds of tokens)."""
+    from tunesmith.adherence import measure_bars
+    from tunesmith.constraints import Constraints, RemiGrammar
+
+    tok = random_model.tokenizer
+    for opts in (GenerationOptions(controls=Controls(meter="3/4"), bars=3, num_beams=3),
+                 GenerationOptions(controls=Controls(meter="6/8"), bars=4, seed=5)):
+        [gen] = random_model.generate(opts)
+        assert len(gen.ids) > random_model.config.max_len  # the window did slide
+        n = len(tok.control_ids(opts.controls))
+        grammar = RemiGrammar(tok, Constraints(opts.controls.meter, None, None, opts.bars), music_start=n)
+        assert grammar.first_violation(gen.ids[:n], gen.ids[n:]) is None
+        assert measure_bars(gen.score) == opts.bars

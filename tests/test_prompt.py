@@ -111,3 +111,19 @@ def test_settle_length_defaults():
     r = settle_length(read_prompt("a jig", VOCAB, METERS, use_meaning=False), 8)
     assert r.bars == 8 and "default" in r.how["length"]
     assert read("").controls.composer is None  # no prompt: flags only
+
+
+@pytest.mark.parametrize("text,programs", [
+    ("please write a classical piano piece for acoustic guitar", (25,)),  # named instrument replaces the style's
+    ("a classical piano piece", (0,)),
+    ("pop piano with drums", (-1, 0)),  # "with" adds
+    ("a pop song for strings", (40, 41, 42)),
+])
+def test_instruments_inside_style_words(text, programs):
+    assert read_prompt(text, VOCAB, METERS, use_meaning=False).controls.instruments == programs
+
+
+def test_known_composer_inside_a_style_phrase_and_hyphenated():
+    r = read("please write a Bach chorale for brass")
+    assert r.controls.composer == "bach" and r.controls.collection == "bach"
+    assert read("Chopin-inspired music in B major").controls.composer == "chopin"

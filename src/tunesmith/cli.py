@@ -84,6 +84,12 @@ def format_adherence(report: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_export(args) -> None:
+    from tunesmith.generate import export
+
+    print(export(args.model, args.out, args.dtype))
+
+
 def cmd_demo(args) -> None:
     from tunesmith.demo import run_demo
 
@@ -157,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     audio_cli.add_generate_options(g)  # --prompt-audio, --format musicxml|mxl
     g.set_defaults(func=cmd_generate)
     audio_cli.add_commands(sub)  # render, transcribe
+
+    x = sub.add_parser("export", help="copy a model with its weights in bf16/fp16 (how a model ships)")
+    x.add_argument("model")
+    x.add_argument("--out", required=True)
+    x.add_argument("--dtype", default="bf16", choices=["bf16", "fp16", "fp32"])
+    x.set_defaults(func=cmd_export)
 
     m = sub.add_parser("demo", help="the whole pipeline on the bundled Bach chorales: data, a model trained for 7 minutes, a new piece")
     m.add_argument("--out", default="runs/demo")

@@ -175,6 +175,15 @@ class RemiGrammar(LogitsProcessor):
         bad[self.position_ids[out]] = True
         return bad
 
+    def first_violation(self, prefix: list[int], new: list[int]) -> int | None:
+        """Index of the first token of `new` the grammar would not have allowed after `prefix` (+ new[:i])."""
+        seq = list(prefix)
+        for i, token in enumerate(new):
+            if not self.allowed(seq)[token]:
+                return i
+            seq.append(token)
+        return None
+
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         rows = input_ids.tolist()
         mask = torch.stack([self.allowed(seq) for seq in rows]).to(scores.device)

@@ -19,6 +19,10 @@ from tunesmith.model import ModelConfig, build_model, load_model_config, load_we
 from tunesmith.tokenizer import Controls, Tokenizer
 
 
+TOKENS_PER_BAR = 600  # token budget per requested bar: dense piano bars reach ~300 tokens; the budget only
+#                       stops a runaway, and a piece cut short by it fails its `bars` check rather than hiding it
+
+
 @dataclass(frozen=True)
 class GenerationOptions:
     controls: Controls = Controls()  # style, key, meter, tempo, instruments to condition on (None = free)
@@ -99,7 +103,7 @@ class Model:
         n_controls = len(tok.control_ids(opts.controls, strict=True, text=text_embeds is not None))
         if self.config.max_len - n_controls < 64:
             raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
-        budget = opts.max_new_tokens or (opts.bars * 200 if opts.bars else self.config.max_len)
+        budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
         sampling = dict(num_beams=opts.num_beams)
         deterministic = opts.greedy or opts.num_beams > 1
         if deterministic:
@@ -190,25 +194,26 @@ class Model:
         generated = 0
         while generated < budget:
             keep = max_len // 2 if len(controls) + len(music) >= max_len else len(music)
-            cut = len(music) - keep
-            if cut > 0:  # start the window at a bar line
+            cut, head = max(len(music) - keep, 0), []
+            if cut > 0:  # start the window at a bar line, or (inside one long bar) at a Position under its header
                 bars_after = [i for i in range(cut, len(music)) if music[i] == tok.bar_id]
-                cut = bars_after[0] if bars_after else cut
-            cut = max(cut, 0)
-            window = controls + music[cut:]
-            dropped_bars = sum(1 for i in music[:cut] if i == tok.bar_id)
+                bars_before = [i for i in range(cut) if music[i] == tok.bar_id]
+                positions_after = [i for i in range(cut, len(music)) if tok.type_of[music[i]] == "Position"]
+                if bars_after:
+                    cut = bars_after[0]
+                elif bars_before and positions_after:
+                    head, cut = music[bars_before[-1]: bars_before[-1] + 2], positions_after[0]  # Bar TimeSig
+            window = controls + head + music[cut:]
+            dropped_bars = sum(1 for i in music[:cut] if i == tok.bar_id) - (1 if head else 0)
             grammar = RemiGrammar(tok, constraints, music_start=n_controls, bars_before=dropped_bars - prompt_bars)
             if generated == 0 and prompt_bars:
                 grammar.bar_first_at = len(window)  # a continuation opens a new bar
             processors = [grammar] + ([KeyBias(tok, c.key, key_bias)] if key_bias and c.key else [])
             room = min(budget - generated, max_len - len(window))
-            input_ids = torch.tensor([window], device=self.device)
-            with torch.no_grad():
-                out = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                                          max_new_tokens=room, logits_processor=processors, pad_token_id=tok.pad_id,
-                                          eos_token_id=tok.eos_id, use_cache=True, **sampling,
-                                          **({"text_embeds": text_embeds} if text_embeds is not None else {}))
-            new = out[0, len(window):].tolist()
+            new = self._decode(window, processors, room, sampling, text_embeds)
+            bad = grammar.first_violation(window, new)
+            if bad is not None:  # beam search keeps a masked token when too few are allowed: cut there
+                new = new[:bad] or self._decode(window, processors, 1, dict(do_sample=False, num_beams=1), text_embeds)
             if tok.eos_id in new:
                 music += new[: new.index(tok.eos_id) + 1]
                 break
@@ -217,6 +222,19 @@ class Model:
             if not new:
                 break
         return controls + music
+
+
+    def _decode(self, window: list[int], processors: list, room: int, sampling: dict,
+                text_embeds: torch.Tensor | None) -> list[int]:
+        """Up to `room` new tokens after `window` from HF generate (KV cache on)."""
+        tok = self.tokenizer
+        input_ids = torch.tensor([window], device=self.device)
+        with torch.no_grad():
+            out = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                                      max_new_tokens=room, logits_processor=processors, pad_token_id=tok.pad_id,
+                                      eos_token_id=tok.eos_id, use_cache=True, **sampling,
+                                      **({"text_embeds": text_embeds} if text_embeds is not None else {}))
+        return out[0, len(window):].tolist()
 
 
 def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool = True, picture: bool = True,
@@ -277,3 +295,25 @@ def load(path: str | Path | None = None, device: str | None = None) -> Model:
 
 def tokens_per_second(gens: list[Generation]) -> float:
     return float(np.sum([g.new_tokens for g in gens]) / max(1e-9, np.sum([g.seconds for g in gens])))
+
+
+def export(path: str | Path, out: str | Path, dtype: str = "bf16") -> Path:
+    """Copy a model folder (e.g. a training run's best/) with its weights cast to bf16/fp16/fp32: the
+    form a model ships in (half the bytes; it loads back as fp32)."""
+    import shutil
+
+    from tunesmith.fileio import atomic_dir
+    from tunesmith.model import save_model_config, save_weights
+
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    if dtype not in dtypes:
+        raise TunesmithError(f"unknown dtype {dtype!r}; choose one of {', '.join(dtypes)}")
+    model = load(path, device="cpu")
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        save_weights(model.model, tmp, dtype=dtypes[dtype])
+        save_model_config(model.config, tmp)
+        model.tokenizer.save(tmp / "tokenizer")
+        if (model.folder / "train.json").is_file():
+            shutil.copy(model.folder / "train.json", tmp / "train.json")
+    return out

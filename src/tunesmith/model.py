@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from tunesmith.errors import BadInputError
+from tunesmith.fileio import write_bytes
 
 WEIGHTS_NAME = "model.safetensors"
 
@@ -144,7 +145,7 @@ def save_weights(model: TunesmithLM, folder: Path, dtype: torch.dtype | None = N
     """Weights as safetensors (tied embeddings stored once)."""
     state = {k: v.detach().to(dtype or v.dtype).contiguous() for k, v in model.state_dict().items()
              if k != "lm_head.weight"}
-    save_file(state, str(folder / WEIGHTS_NAME))
+    write_bytes(folder / WEIGHTS_NAME, save(state))  # atomic, usual permissions (safetensors' own writer makes 0600)
 
 
 def load_weights(model: TunesmithLM, folder: Path) -> None:
