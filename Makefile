@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-audio demo test test-slow bench clean
+.PHONY: install install-audio demo demo-train test test-slow bench clean
 
 install: .installed
 .installed: pyproject.toml constraints.txt
@@ -19,7 +19,13 @@ install-audio: .installed-audio
 	$(PYTHON) -c "from tunesmith.transcribe import check_audio_extra; print(check_audio_extra())"
 	@touch .installed-audio
 
+# The main job: music from sentences with the bundled model (no training; well under a minute on 2 cores).
 demo: install
+	$(PYTHON) -m tunesmith generate "a slow, sad chorale in D minor for strings, 16 bars" --out runs/demo --name chorale
+	$(PYTHON) -m tunesmith generate "compose a piano piece in the style of Chopin" --out runs/demo --name chopin
+
+# The whole pipeline on the bundled Bach chorales: data, a model trained for 7 minutes, a new chorale.
+demo-train: install
 	$(PYTHON) -m tunesmith demo
 
 test: install

@@ -74,7 +74,9 @@ def test_flags_override_the_words():
 
 def test_mood_sets_tempo_and_mode_only_when_not_given():
     r = read("a sad tune")
-    assert r.mood == "sad" and r.controls.tempo == 66 and preferred_mode(r) == "minor"
+    assert r.mood == "sad" and r.controls.tempo == 66 and r.controls.key.endswith("minor")
+    assert "chosen for the mood" in r.how["key"] and preferred_mode(r) is None
+    assert read("a happy tune").controls.key.endswith("major")
     r = read("a sad tune at 100 bpm in C major")
     assert r.controls.tempo == 100 and preferred_mode(r) is None
     assert read("a lively jig").mood == "energetic"

@@ -1,6 +1,7 @@
 """tunesmith: Transformer music generation, from music files to a trained model to new MIDI, audio and pictures.
 
     import tunesmith
+    reading, [gen] = tunesmith.compose("a slow, sad chorale in D minor for strings, 16 bars")  # the bundled model
     tunesmith.build_dataset(["music21:bach"], "data/bach")           # music files -> dataset folder
     tunesmith.train("data/bach", "runs/bach", tunesmith.TrainConfig(preset="small", max_minutes=10))
     model = tunesmith.load("runs/bach")                              # a model folder (safetensors + JSON)
@@ -15,6 +16,9 @@ __version__ = "0.1.0"
 # Heavy modules (torch, transformers, music21) load on first use, so `tunesmith --help` stays fast.
 _EXPORTS = {
     "load": "tunesmith.generate",
+    "compose": "tunesmith.generate",
+    "read_prompt": "tunesmith.prompt",
+    "UnservableAsk": "tunesmith.prompt",
     "Model": "tunesmith.generate",
     "GenerationOptions": "tunesmith.generate",
     "Generation": "tunesmith.generate",

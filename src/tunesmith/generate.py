@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import symusic
@@ -17,6 +18,9 @@ from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
 from tunesmith.tokenizer import Controls, Tokenizer
+
+if TYPE_CHECKING:
+    from tunesmith.prompt import Reading
 
 
 TOKENS_PER_BAR = 600  # token budget per requested bar: dense piano bars reach ~300 tokens; the budget only
@@ -235,6 +239,24 @@ class Model:
                                       eos_token_id=tok.eos_id, use_cache=True, **sampling,
                                       **({"text_embeds": text_embeds} if text_embeds is not None else {}))
         return out[0, len(window):].tolist()
+
+
+def compose(text: str | None = None, model: Model | str | Path | None = None, *, num_samples: int = 1, seed: int = 0,
+            style: str | None = None, bars: int | None = None, seconds: float | None = None, mood: str | None = None,
+            **controls) -> tuple["Reading", list[Generation]]:
+    """A sentence (and/or controls) -> (what was understood, the generated pieces with their reports).
+
+        reading, [gen] = tunesmith.compose("a slow, sad chorale in D minor for strings, 16 bars")
+        reading, [gen] = tunesmith.compose("a jig", key="D major", bars=8)   # keywords win over the words
+    """
+    from tunesmith.prompt import preferred_mode, understand
+
+    model = model if isinstance(model, Model) else load(model)
+    tok = model.tokenizer
+    reading = understand(text, tok.controls, tok.meters, style=style, bars=bars, seconds=seconds, mood=mood, **controls)
+    opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text or None, mood=reading.mood,
+                             mode=preferred_mode(reading), num_samples=num_samples, seed=seed)
+    return reading, model.generate(opts)
 
 
 def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool = True, picture: bool = True,

@@ -27,6 +27,7 @@ MOOD_MATCH = 0.5  # ... and for a mood
 MEANING_MARGIN = 0.1  # ... and by how much it must beat the prompt's likeness to plain "a piece of music"
 GENERIC = ("a piece of music", "a tune", "a song", "music", "a composition")
 DEFAULT_BARS = 16
+COMMON_TONICS = {"major": ("C", "G", "D", "F", "A", "Bb", "Eb"), "minor": ("A", "D", "E", "G", "C", "B")}
 
 # Composers people ask for: named in a prompt but absent from the model's labels -> UnservableAsk.
 FAMOUS_COMPOSERS = (
@@ -422,6 +423,12 @@ def understand(text: str | None, vocab: ControlVocab, meters: list[str], style: 
             raise UnservableAsk(f"unknown mood {mood!r}; choose one of {', '.join(MOODS)}")
         how["mood"] = "set by you"
     reading = replace(reading, controls=replace(reading.controls, **fixed), mood=mood or reading.mood, how=how)
+    mode = reading.mood and MOOD_MODE[reading.mood]
+    if mode and not reading.controls.key:  # a mood's mode needs a key to steer towards: pick a common one, say so
+        common = COMMON_TONICS[mode]
+        tonic = common[sum(map(ord, text or "")) % len(common)]
+        reading = replace(reading, controls=replace(reading.controls, key=f"{tonic} {mode}"))
+        how["key"] = f"chosen for the mood '{reading.mood}' (a {mode} key; --key to choose)"
     if reading.mood and reading.controls.tempo is None:
         reading = replace(reading, controls=replace(reading.controls, tempo=float(MOOD_TEMPO[reading.mood])))
         how["tempo"] = f"the mood '{reading.mood}'"
