@@ -146,6 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prompts", type=int, default=120)
     ap.add_argument("--candidates", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--key-bias", type=float, default=1.0, help="0 with --candidates 1 --no-fix-key: conditioning alone")
+    ap.add_argument("--no-fix-key", action="store_true")
     args = ap.parse_args(argv)
     model = load(args.model)
     tok = model.tokenizer
@@ -157,7 +159,8 @@ def main(argv=None) -> int:
         try:
             reading = understand(item["prompt"], tok.controls, tok.meters)
             opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=item["prompt"], mood=reading.mood,
-                                     mode=preferred_mode(reading), candidates=args.candidates, seed=args.seed + i)
+                                     mode=preferred_mode(reading), candidates=args.candidates, seed=args.seed + i,
+                                     key_bias=args.key_bias, fix_key=not args.no_fix_key)
             gen = model.generate(opts)[0]
             path = out / f"{i:03d}.mid"
             gen.score.dump_midi(str(path))
