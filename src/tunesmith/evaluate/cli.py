@@ -19,6 +19,19 @@ def cmd_evaluate_model(args) -> None:
         print(f"written: {args.out}")
 
 
+def cmd_evaluate_ngram(args) -> None:
+    from tunesmith.evaluate.ngram import evaluate_ngram
+    from tunesmith.fileio import write_json
+
+    r = evaluate_ngram(args.data, order=args.order, split=args.split)
+    print(f"{r['order']}-gram (Witten-Bell) fit on {r['train_tokens']:,} training tokens | {r['split']}: "
+          f"{r['pieces']} pieces, {r['tokens']:,} tokens | {r['nll_per_token']:.4f} nats/token, "
+          f"{r['nll_per_note']:.3f} nats/note, {r['bits_per_note']:.3f} bits/note")
+    if args.out:
+        write_json(args.out, r)
+        print(f"written: {args.out}")
+
+
 def cmd_evaluate_samples(args) -> None:
     from tunesmith.evaluate.report import SamplesOptions, evaluate_samples
 
@@ -78,6 +91,13 @@ def _positive(text: str) -> int:
 def _add_evaluate(sub) -> None:
     e = sub.add_parser("evaluate", help="measure a model (likelihood) or a set of generated pieces")
     es = e.add_subparsers(dest="evaluate_command", required=True)
+
+    ng = es.add_parser("ngram", help="a same-data n-gram baseline's NLL (fit on train, scored on a split)")
+    ng.add_argument("data", help="dataset folder")
+    ng.add_argument("--order", type=_positive, default=5, help="n (at most 5)")
+    ng.add_argument("--split", default="test", choices=["validation", "test"])
+    ng.add_argument("--out", default=None, help="also write the figures as JSON here")
+    ng.set_defaults(func=cmd_evaluate_ngram)
 
     m = es.add_parser("model", help="teacher-forced NLL on a dataset split: per token, per note, bits per note")
     m.add_argument("model", help="model folder (or a training output folder)")
