@@ -2,7 +2,9 @@
 
     PYTHONPATH=src python benchmarks/style_samples.py --out runs/style-samples --per-style 10
     tunesmith evaluate samples runs/style-samples --reference runs/full/data:validation \\
-        --train runs/full/data --style-field collection --out runs/style-eval
+        --train runs/full/data --style-field collection --out runs/style-eval          # all styles pooled
+    tunesmith evaluate samples runs/style-samples/bach --reference runs/full/data:validation:collection=bach \\
+        --out runs/style-eval-bach                                                    # one style, its own ceiling
 
 Each style is asked for in words, as a user would; the collection it belongs to is set too, so the
 style classifier's verdict can be compared with what was asked. Writes NAME.mid + NAME.json per sample.
@@ -44,7 +46,8 @@ def main(argv=None) -> None:
         reading = understand(text, tok.controls, tok.meters, collection=collection, bars=args.bars)
         opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=args.per_style)
         for k, gen in enumerate(model.generate(opts)):
-            save_generation(gen, out, f"{collection}-{k:02d}", audio=False, picture=k == 0, prompt=reading.to_dict())
+            save_generation(gen, out / collection, f"{collection}-{k:02d}", audio=False, picture=k == 0,
+                            prompt=reading.to_dict())
     print(f"{len(STYLES) * args.per_style} samples in {time.time() - t0:.0f} s -> {out}")
 
 

@@ -98,3 +98,15 @@ def test_dataset_splits_as_sets(chorale_dataset):
     with pytest.raises(BadInputError):
         load_set(chorale_dataset / "nowhere")
     assert not math.isnan(piece_features(train.samples[0].score)["groove_consistency"])
+
+
+def test_a_dataset_set_narrowed_by_metadata(chorale_dataset):
+    from tunesmith.evaluate.features import split_filter
+
+    assert split_filter(f"{chorale_dataset}:train:collection=bach") == (f"{chorale_dataset}:train", ("collection", "bach"))
+    assert split_filter(str(chorale_dataset)) == (str(chorale_dataset), None)
+    every = load_set(f"{chorale_dataset}:train")
+    bach = load_set(f"{chorale_dataset}:train:collection=bach")
+    assert len(bach.samples) == len(every.samples) > 0 and bach.label.endswith("collection=bach")
+    with pytest.raises(BadInputError):
+        load_set(f"{chorale_dataset}:train:collection=nothing")

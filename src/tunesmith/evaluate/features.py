@@ -102,14 +102,25 @@ def parse_set_spec(spec: str | Path, split: str) -> tuple[Path, str | None]:
     return (path, split) if (path / "manifest.json").is_file() else (path, None)
 
 
+def split_filter(spec: str | Path) -> tuple[str | Path, tuple[str, str] | None]:
+    """'DATASET:validation:collection=bach' -> ('DATASET:validation', ('collection', 'bach')): a dataset
+    set can be narrowed to the pieces whose metadata field has that value."""
+    head, sep, last = str(spec).rpartition(":")
+    if sep and head and "=" in last and "/" not in last:
+        name, _, value = last.partition("=")
+        return head, (name.strip(), value.strip())
+    return spec, None
+
+
 def load_set(spec: str | Path, split: str = "validation", limit: int | None = None, seed: int = 0,
              progress: bool = False) -> PieceSet:
     """A folder of MIDI files (recursive; a `NAME.json` beside `NAME.mid` gives the controls it asked
     for) or a dataset split, at most `limit` pieces (a random subset drawn with `seed`)."""
+    spec, where = split_filter(spec)
     path, dataset_split = parse_set_spec(spec, split)
     if dataset_split is not None:
-        samples = _dataset_samples(path, dataset_split, limit, seed, progress)
-        label = f"{path}:{dataset_split}"
+        samples = _dataset_samples(path, dataset_split, limit, seed, progress, where)
+        label = f"{path}:{dataset_split}" + (f":{where[0]}={where[1]}" if where else "")
     else:
         samples = _midi_samples(path, limit, seed)
         label = str(path)
@@ -154,12 +165,16 @@ def sidecar_controls(midi_path: Path) -> dict:
     return {k: v for k, v in controls.items() if v is not None} if isinstance(controls, dict) else {}
 
 
-def _dataset_samples(folder: Path, split: str, limit: int | None, seed: int, progress: bool) -> list[Sample]:
+def _dataset_samples(folder: Path, split: str, limit: int | None, seed: int, progress: bool,
+                     where: tuple[str, str] | None = None) -> list[Sample]:
     from tunesmith.data.dataset import Dataset
 
     data = Dataset(folder)
     tok = data.tokenizer()
-    pieces = _subset(data.pieces(split), limit, seed)
+    pieces = data.pieces(split)
+    if where:
+        pieces = [p for p in pieces if str(p.meta.get(where[0])) == where[1]]
+    pieces = _subset(pieces, limit, seed)
     samples = []
     for piece in tqdm(pieces, desc=f"decoding {split}", unit="piece", disable=not progress):
         name = piece.meta.get("title") or piece.meta.get("source") or piece.meta.get("content_hash", "piece")
