@@ -24,7 +24,7 @@ from tunesmith.prompt import understand
 STYLES = {  # collection -> the sentence that asks for it
     "bach": "a four-part Bach chorale for choir",
     "palestrina": "Renaissance polyphony in the style of Palestrina for choir",
-    "oneills1850": "an Irish folk tune for fiddle",
+    "oneills1850": "an Irish folk tune",  # no instrument: the corpus's folk tunes carry none (read as piano)
     "essenFolksong": "a German folk song",
     "pianomidi": "compose a piano piece in the style of Chopin",
     "pop909": "a pop song for piano",

@@ -159,9 +159,10 @@ def score_samples(clf: StyleClassifier, samples: list[Sample]) -> dict:
     per_class: dict[str, dict] = {}
     if known:
         for i, pred in zip(known, clf.predict(x[known])):
-            row = per_class.setdefault(asked[i], {"asked": 0, "as_asked": 0})
+            row = per_class.setdefault(asked[i], {"asked": 0, "as_asked": 0, "classified_as": {}})
             row["asked"] += 1
             row["as_asked"] += int(pred == asked[i])
+            row["classified_as"][str(pred)] = row["classified_as"].get(str(pred), 0) + 1  # the confusions
     n = sum(r["asked"] for r in per_class.values())
     hits = sum(r["as_asked"] for r in per_class.values())
     return {"asked": n, "share_as_asked": hits / n if n else math.nan, "per_class": per_class,
