@@ -34,7 +34,7 @@ def test_style_vector_and_scoring_samples(chorale):
                Sample("n", folk, {}), Sample("u", folk, {"composer": "mozart"})]
     scored = score_samples(clf, samples)
     assert scored["asked"] == 2 and scored["share_as_asked"] == 0.5
-    assert scored["per_class"] == {"bach": {"asked": 2, "as_asked": 1}} and scored["unknown_labels"] == ["mozart"]
+    assert scored["per_class"] == {"bach": {"asked": 2, "as_asked": 1, "classified_as": {"bach": 1, "folk": 1}}} and scored["unknown_labels"] == ["mozart"]
 
 
 def test_one_label_is_not_enough(chorale_dataset):
