@@ -33,7 +33,7 @@ def test_data_build_train_generate(tmp_path, midi_folder, capsys, cache_dir):
     skipped = [json.loads(x) for x in (tmp_path / "ds" / "skipped.jsonl").read_text().splitlines()]
     assert [s["source"].endswith("broken.mid") for s in skipped] == [True]
 
-    main(["train", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--preset", "tiny", "--max-steps", "4",
+    main(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--preset", "tiny", "--max-steps", "4",
           "--batch-size", "2", "--eval-every", "2"])
     printed = capsys.readouterr().out
     summary = json.loads(printed[printed.index("{\n"):])
@@ -61,6 +61,10 @@ def test_errors_are_one_line_not_tracebacks(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", str(tmp_path), "--out", str(tmp_path / "r")])
     assert "not a tunesmith dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--preset", "huge"])
+    err = capsys.readouterr().err
+    assert "unknown preset 'huge'" in err and "default" in err and "Traceback" not in err
 
 
 def test_generate_rejects_unknown_style_and_instrument(tiny_model, capsys):

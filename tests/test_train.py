@@ -47,3 +47,14 @@ def test_schedule_warms_up_then_decays():
     assert lr_at(0, cfg) < lr_at(9, cfg) == 1e-3
     assert abs(lr_at(100, cfg) - 1e-4) < 1e-9
     assert lr_at(50, cfg) > lr_at(80, cfg)
+
+
+def test_default_recipe_is_the_bundled_models_and_flags_override_it():
+    from tunesmith.generate import load
+    from tunesmith.train import load_train_config, recipe
+
+    bundled = load_train_config(load(None).folder)
+    cfg = recipe("default")
+    for field in ("preset", "max_steps", "batch_size", "lr", "warmup_steps", "eval_every", "transpose"):
+        assert getattr(cfg, field) == getattr(bundled, field), field
+    assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"

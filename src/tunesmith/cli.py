@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tunesmith import audio_cli
@@ -20,13 +21,16 @@ def cmd_data_build(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from tunesmith.train import TrainConfig, train
+    from tunesmith.train import recipe, train
 
-    cfg = TrainConfig(preset=args.preset, max_steps=args.max_steps, max_minutes=args.max_minutes,
-                      batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                      warmup_steps=min(args.warmup_steps, max(1, args.max_steps // 10)),
-                      eval_every=args.eval_every, seed=args.seed, precision=args.precision, max_len=args.max_len)
-    summary = train(args.dataset, args.out, cfg, resume=args.resume)
+    dataset = args.data or args.dataset
+    if not dataset or (args.data and args.dataset and args.data != args.dataset):
+        raise TunesmithError("give the dataset folder once: `tunesmith train DATASET` or `--data DATASET`")
+    cfg = recipe(args.preset, max_steps=args.max_steps, max_minutes=args.max_minutes, batch_size=args.batch_size,
+                 grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
+                 seed=args.seed, precision=args.precision, max_len=args.max_len)
+    cfg = replace(cfg, warmup_steps=min(cfg.warmup_steps, max(1, cfg.max_steps // 10)))
+    summary = train(dataset, args.out, cfg, resume=args.resume)
     print(json.dumps(summary, indent=2))
 
 
@@ -111,19 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_data_build)
 
     t = sub.add_parser("train", help="train a model on a dataset folder")
-    t.add_argument("dataset")
+    t.add_argument("dataset", nargs="?", help="dataset folder (tunesmith data build)")
+    t.add_argument("--data", default=None, help="the dataset folder, as a flag")
     t.add_argument("--out", required=True)
-    t.add_argument("--preset", default="small", help="model size: tiny, small, base")
-    t.add_argument("--max-steps", type=int, default=2000)
+    t.add_argument("--preset", default="small",
+                   help="model size (tiny, mini, small, base) or a recipe: 'default' = the bundled model's size and "
+                        "schedule (mini, 5000 steps, batch 16, lr 2e-3, at most 62 min); flags override it")
+    t.add_argument("--max-steps", type=int, default=None, help="optimizer steps (default 2000)")
     t.add_argument("--max-minutes", type=float, default=None)
     t.add_argument("--max-len", type=int, default=None, help="context length (default: the preset's)")
-    t.add_argument("--batch-size", type=int, default=8)
-    t.add_argument("--grad-accum", type=int, default=1)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--warmup-steps", type=int, default=100)
-    t.add_argument("--eval-every", type=int, default=200)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    t.add_argument("--batch-size", type=int, default=None, help="sequences per step (default 8)")
+    t.add_argument("--grad-accum", type=int, default=None)
+    t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 1e-3)")
+    t.add_argument("--warmup-steps", type=int, default=None, help="(default 100)")
+    t.add_argument("--eval-every", type=int, default=None, help="steps between validation runs (default 200)")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--precision", default=None, choices=["auto", "bf16", "fp32"])
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.set_defaults(func=cmd_train)
 

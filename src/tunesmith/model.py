@@ -101,7 +101,12 @@ class TunesmithLM(LlamaForCausalLM):
 def build_model(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2) -> TunesmithLM:
     """A freshly initialised decoder for `cfg`. The Text_i placeholders are the vocabulary's last
     `text_slots` ids (tunesmith.tokenizer puts them there)."""
-    hf = LlamaConfig(
+    return TunesmithLM(llama_config(cfg, pad_id, bos_id, eos_id))
+
+
+def llama_config(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2) -> LlamaConfig:
+    """The HF configuration of the decoder `cfg` describes."""
+    return LlamaConfig(
         vocab_size=cfg.vocab_size,
         hidden_size=cfg.hidden_size,  # d
         num_hidden_layers=cfg.num_layers,
@@ -121,7 +126,6 @@ def build_model(cfg: ModelConfig, pad_id: int = 0, bos_id: int = 1, eos_id: int 
         text_dim=cfg.text_dim,
         text_slot_id=cfg.vocab_size - cfg.text_slots,
     )
-    return TunesmithLM(hf)
 
 
 def count_parameters(model: torch.nn.Module) -> int:

@@ -55,6 +55,27 @@ class TrainConfig:
     control_dropout: float = 0.25  # chance of leaving out each control during training
 
 
+# Named training recipes: a model size plus the schedule it was trained with. `--preset NAME` on the
+# command line picks one; any flag given beside it overrides that field. A plain size name (tiny,
+# mini, small, base) keeps TrainConfig's defaults.
+RECIPES: dict[str, dict] = {
+    # the bundled default model (src/tunesmith/models/default, MODEL_CARD.md): 48 min on 2 CPU cores
+    "default": dict(preset="mini", max_steps=5000, max_minutes=62.0, batch_size=16, lr=2e-3, warmup_steps=200,
+                    eval_every=500),
+}
+
+
+def recipe(name: str, **overrides) -> TrainConfig:
+    """The TrainConfig of a recipe or model size `name`, with `overrides` (None values ignored) on top."""
+    from tunesmith.model import PRESETS
+
+    if name not in RECIPES and name not in PRESETS:
+        raise TunesmithError(f"unknown preset {name!r}; choose a size ({', '.join(PRESETS)}) "
+                             f"or a recipe ({', '.join(RECIPES)})")
+    base = RECIPES.get(name, {"preset": name})
+    return TrainConfig(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
+
+
 def load_train_config(folder: Path) -> TrainConfig | None:
     path = folder / "train.json"
     if not path.is_file():

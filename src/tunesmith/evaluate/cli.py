@@ -74,6 +74,8 @@ def cmd_bench_jsb(args) -> None:
     given = {field: getattr(args, flag) for flag, field in JSB_FLAGS.items() if getattr(args, flag) is not None}
     if "hidden_size" in given:  # SwiGLU width follows the model width, as in the presets
         given["intermediate_size"] = int(round(given["hidden_size"] * 2.75 / 16)) * 16
+    if args.no_step_features:
+        given["step_features"] = False
     cfg = JsbConfig(**given)
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
                                eval_data=args.eval_data, model_dir=args.model)
@@ -149,6 +151,7 @@ def _add_listen(sub) -> None:
 # flag -> JsbConfig field; unset flags keep JsbConfig's defaults (jsb.py pulls in torch: not imported to build the parser)
 JSB_FLAGS = {"minutes": "max_minutes", "max_steps": "max_steps", "warmup_steps": "warmup_steps",
              "context_steps": "context_steps", "hidden_size": "hidden_size", "layers": "num_layers", "heads": "num_heads",
+             "dropout": "dropout",
              "batch_size": "batch_size", "lr": "lr", "transpose": "transpose", "eval_every": "eval_every_minutes",
              "seed": "seed"}
 
@@ -174,6 +177,9 @@ def _add_bench(sub) -> None:
     j.add_argument("--layers", type=_positive)
     j.add_argument("--heads", type=_positive)
     j.add_argument("--batch-size", type=_positive)
+    j.add_argument("--dropout", type=float, help="dropout on embeddings and block outputs (default 0.1)")
+    j.add_argument("--no-step-features", action="store_true",
+                   help="ablation: tokens and positions only (no voice, beat-phase and held-pitch embeddings)")
     j.add_argument("--lr", type=float)
     j.add_argument("--transpose", type=int, help="random transposition range in training, semitones")
     j.add_argument("--eval-every", type=float, help="minutes between logged validation figures")

@@ -7,6 +7,12 @@ token. tunesmith's decoder (tunesmith.model) is trained on the training split wi
 transposition and evaluated as validation NLL per token over whole pieces (sliding windows, aligned
 to time steps, where a piece is longer than the context), printed beside the paper's table.
 
+What the decoder is told besides the tokens (`step_features`, the counterpart of the paper's relative
+timing): each position's voice (S, A, T, B), its time step's place in the 16-step cycle, and the
+pitch the voice about to be predicted held one step earlier. All three are functions of the
+position and of earlier tokens, so the model stays a plain left-to-right model of the same sequence
+and its NLL is comparable with the paper's.
+
 The model is trained for a fixed budget (steps or minutes, whichever ends first; the cosine schedule
 follows whichever is further along) and the final weights are reported: the evaluation split never
 selects a checkpoint.
@@ -23,14 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from tunesmith.data.dataset import collate
 from tunesmith.errors import BadInputError
 from tunesmith.evaluate.likelihood import autocast, sequences_nll
 from tunesmith.fileio import atomic_dir, write_json
-from tunesmith.model import (ModelConfig, build_model, count_parameters, load_model_config, load_weights, preset,
-                             save_model_config, save_weights)
+from tunesmith.model import (ModelConfig, TunesmithLM, count_parameters, llama_config, load_model_config,
+                             load_weights, preset, save_model_config, save_weights)
 from tunesmith.train import TrainConfig, lr_at
 
 PAPER_TABLE = (  # Huang et al. 2018, "Music Transformer", Table 2: JSB chorales validation NLL per token
@@ -124,7 +131,8 @@ class JsbConfig:
     num_layers: int = 6
     num_heads: int = 4
     intermediate_size: int = 704
-    dropout: float = 0.0  # attention dropout (0 keeps the fast fused attention on CPUs)
+    dropout: float = 0.1  # dropout on the input embeddings and on each block's attention and MLP outputs
+    step_features: bool = True  # tell the decoder each token's voice, beat phase and the voice's last pitch
     batch_size: int = 16
     lr: float = 1e-3
     warmup_steps: int = 200
@@ -145,26 +153,75 @@ class JsbConfig:
 def model_config(cfg: JsbConfig) -> ModelConfig:
     return preset("small", vocab_size=VOCAB_SIZE, max_len=cfg.max_len, hidden_size=cfg.hidden_size,
                   num_layers=cfg.num_layers, num_heads=cfg.num_heads, num_kv_heads=cfg.num_heads,
-                  intermediate_size=cfg.intermediate_size, dropout=cfg.dropout, text_slots=0)
+                  intermediate_size=cfg.intermediate_size, dropout=0.0, text_slots=0)
+
+
+PHASES = 16  # beat-phase cycle in 16th-note steps
+
+
+class JsbLM(TunesmithLM):
+    """tunesmith's decoder with step features and residual dropout for the chorale benchmark.
+
+    A window reads   BOS  S A T B  S A T B ...   starting at time step `step_offset` of its piece.
+    Position t >= 1 holds voice (t-1) % 4 of step offset + (t-1) // 4; the token it predicts, t+1,
+    belongs to the voice whose previous-step pitch sits at t-3.
+    """
+
+    def __init__(self, config, dropout: float, step_features: bool):
+        super().__init__(config)
+        d = config.hidden_size
+        self.dropout, self.step_features = dropout, step_features
+        if step_features:
+            self.voice_emb = torch.nn.Embedding(VOICES + 1, d)  # + 1: BOS
+            self.phase_emb = torch.nn.Embedding(PHASES, d)
+            self.held_emb = torch.nn.Embedding(config.vocab_size, d)  # PAD where there is no earlier step
+            for e in (self.voice_emb, self.phase_emb, self.held_emb):
+                torch.nn.init.normal_(e.weight, std=0.02)
+        for layer in self.model.layers:  # residual dropout, which HF's Llama lacks
+            layer.mlp.register_forward_hook(lambda _m, _i, out: F.dropout(out, self.dropout, self.training))
+            layer.self_attn.register_forward_hook(
+                lambda _m, _i, out: (F.dropout(out[0], self.dropout, self.training), *out[1:]))
+
+    def forward(self, input_ids=None, step_offset=None, inputs_embeds=None, **kwargs):
+        if inputs_embeds is None:
+            b, n = input_ids.shape
+            emb = self.model.embed_tokens(input_ids)  # (B, T, d)
+            if self.step_features:
+                t = torch.arange(n, device=input_ids.device)  # (T,)
+                j = (t - 1).clamp(min=0)  # index of the token in the window's music
+                voice = torch.where(t == 0, VOICES, j % VOICES)  # (T,)
+                offset = step_offset if step_offset is not None else torch.zeros(b, dtype=torch.long)
+                phase = (offset.to(input_ids.device)[:, None] + (j // VOICES)[None]) % PHASES  # (B, T)
+                held = torch.cat([input_ids.new_full((b, VOICES - 1), PAD), input_ids[:, : n - VOICES + 1]], 1)
+                held = torch.where((t >= VOICES)[None], held, PAD)  # (B, T): token t-3, or PAD
+                emb = emb + self.voice_emb(voice)[None] + self.phase_emb(phase) + self.held_emb(held)
+            inputs_embeds, input_ids = F.dropout(emb, self.dropout, self.training), None
+        return super().forward(input_ids=input_ids, inputs_embeds=inputs_embeds, **kwargs)
+
+
+def build_jsb_model(cfg: JsbConfig) -> JsbLM:
+    return JsbLM(llama_config(model_config(cfg), PAD, BOS, EOS), cfg.dropout, cfg.step_features)
 
 
 def training_batch(pieces: list[np.ndarray], cfg: JsbConfig, rng: random.Random) -> dict[str, torch.Tensor]:
     """Random windows of random pieces (weighted by length), randomly transposed, after BOS."""
     chosen = rng.choices(pieces, weights=[len(p) for p in pieces], k=cfg.batch_size)
-    seqs = []
+    seqs, starts = [], []
     for p in chosen:
         start = rng.randrange(max(1, len(p) - cfg.context_steps + 1))
         window = p[start: start + cfg.context_steps]
         shift = allowed_shift(window, rng.randint(-cfg.transpose, cfg.transpose)) if cfg.transpose else 0
         seqs.append([BOS] + serialise(window, shift).tolist())
-    return collate(seqs, PAD, [1] * len(seqs))
+        starts.append(start)
+    return {**collate(seqs, PAD, [1] * len(seqs)), "step_offset": torch.tensor(starts)}
 
 
 def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: int = 8, progress: bool = False) -> dict:
     """NLL per token over whole pieces (BOS given, every voice token scored)."""
     items = [([BOS], serialise(p).tolist()) for p in pieces]
     nll, count = sequences_nll(model, items, cfg.max_len, PAD, VOICES * cfg.eval_stride_steps, batch_size,
-                               cfg.precision, progress)
+                               cfg.precision, progress,
+                               window_inputs=lambda starts: {"step_offset": torch.tensor(starts) // VOICES})
     return {"pieces": len(pieces), "tokens": int(count.sum()), "nll_per_token": float(nll.sum() / count.sum())}
 
 
@@ -181,7 +238,7 @@ def train_jsb(train: list[np.ndarray], valid: list[np.ndarray] | None, cfg: JsbC
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_model(model_config(cfg), PAD, BOS, EOS).to(device)
+    model = build_jsb_model(cfg).to(device)
     optimizer = _optimizer(model, cfg)
     schedule = TrainConfig(lr=cfg.lr, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps)
     budget = cfg.max_minutes * 60
@@ -239,8 +296,10 @@ def load_jsb_model(folder: str | Path) -> tuple[torch.nn.Module, JsbConfig, dict
     if not (folder / "jsb.json").is_file():
         raise BadInputError(folder, "not a JSB benchmark model (no jsb.json)")
     saved = json.loads((folder / "jsb.json").read_text())
-    cfg = replace(JsbConfig(), **{k: v for k, v in saved["config"].items() if k in JsbConfig.__dataclass_fields__})
-    model = build_model(load_model_config(folder), PAD, BOS, EOS)
+    known = {k: v for k, v in saved["config"].items() if k in JsbConfig.__dataclass_fields__}
+    known.setdefault("step_features", False)  # models saved before step features existed
+    cfg = replace(JsbConfig(), **known)
+    model = JsbLM(llama_config(load_model_config(folder), PAD, BOS, EOS), cfg.dropout, cfg.step_features)
     load_weights(model, folder)
     return model.to("cuda" if torch.cuda.is_available() else "cpu").eval(), cfg, saved.get("summary", {})
 

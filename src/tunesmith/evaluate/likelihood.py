@@ -39,18 +39,24 @@ class PieceNLL:
 
 def windows(prefix: list[int], music: list[int], max_len: int, stride: int | None = None) -> Iterator[tuple[list[int], int]]:
     """(sequence, index of its first scored token) for each window over `music` after `prefix`."""
-    room = max_len - len(prefix)
+    for start, end, scored in window_spans(len(prefix), len(music), max_len, stride):
+        yield prefix + music[start:end], len(prefix) + scored - start
+
+
+def window_spans(prefix_len: int, n: int, max_len: int, stride: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """(start, end, first scored index) in a music sequence of n tokens for each window of at most
+    max_len tokens after a prefix: the first window scores everything it holds, each later one the
+    `stride` tokens after what was scored, seen with as much earlier music as fits."""
+    room = max_len - prefix_len
     if room < 2:
-        raise TunesmithError(f"the controls ({len(prefix)} tokens) leave no room in a {max_len}-token context")
+        raise TunesmithError(f"the controls ({prefix_len} tokens) leave no room in a {max_len}-token context")
     stride = min(stride or room // 2, room)
-    n = len(music)
     end = min(room, n)
-    yield prefix + music[:end], len(prefix)
+    yield 0, end, 0
     scored = end
     while scored < n:
         end = min(scored + stride, n)
-        start = end - room
-        yield prefix + music[start:end], len(prefix) + scored - start
+        yield end - room, end, scored
         scored = end
 
 
@@ -68,8 +74,9 @@ def sequence_nll(model, batch: dict[str, torch.Tensor], precision: str = "auto")
     """Per-sequence summed NLL (nats) and count of the labelled tokens of a collated batch."""
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
+    inputs = {k: v for k, v in batch.items() if k != "labels"}  # a model's extra inputs ride along
     with autocast(device, precision):
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logits = model(**inputs).logits
     labels = batch["labels"][:, 1:]
     loss = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels,
                                              ignore_index=-100, reduction="none")
@@ -78,17 +85,23 @@ def sequence_nll(model, batch: dict[str, torch.Tensor], precision: str = "auto")
 
 def sequences_nll(model, items: list[tuple[list[int], list[int]]], max_len: int, pad_id: int,
                   stride: int | None = None, batch_size: int = 8, precision: str = "auto",
-                  progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Summed NLL (nats) and scored-token count of each (prefix, tokens) item, with sliding windows."""
+                  progress: bool = False, window_inputs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Summed NLL (nats) and scored-token count of each (prefix, tokens) item, with sliding windows.
+    `window_inputs(starts)`, given the music index where each window of a batch starts, returns extra
+    model inputs for that batch (a model that needs to know where in the piece a window sits)."""
     model.eval()
-    jobs = [(k, seq, start) for k, (prefix, music) in enumerate(items)
-            for seq, start in windows(prefix, music, max_len, stride)]
+    jobs = [(k, prefix + music[start:end], len(prefix) + scored - start, start)
+            for k, (prefix, music) in enumerate(items)
+            for start, end, scored in window_spans(len(prefix), len(music), max_len, stride)]
     jobs.sort(key=lambda j: len(j[1]))  # similar lengths together: little padding
     nll, count = np.zeros(len(items)), np.zeros(len(items), dtype=np.int64)
     bar = tqdm(total=len(jobs), desc="scoring", unit="window", disable=not progress)
     for i in range(0, len(jobs), batch_size):
         chunk = jobs[i: i + batch_size]
-        sums, counts = sequence_nll(model, collate([j[1] for j in chunk], pad_id, [j[2] for j in chunk]), precision)
+        batch = collate([j[1] for j in chunk], pad_id, [j[2] for j in chunk])
+        if window_inputs is not None:
+            batch.update(window_inputs([j[3] for j in chunk]))
+        sums, counts = sequence_nll(model, batch, precision)
         np.add.at(nll, [j[0] for j in chunk], sums.numpy())
         np.add.at(count, [j[0] for j in chunk], counts.numpy())
         bar.update(len(chunk))
