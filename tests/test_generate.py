@@ -5,6 +5,7 @@ import soundfile
 import symusic
 
 import tunesmith
+from tunesmith.adherence import all_pass
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.generate import GenerationOptions, save_generation
 from tunesmith.tokenizer import Controls
@@ -116,3 +117,23 @@ def test_key_is_verified_and_reached(model, key):
         assert -6 <= row["transposed_by"] <= 5 and row["measured_before"] != key
     no_fix = model.generate(GenerationOptions(controls=Controls(key=key), bars=4, seed=0, candidates=1, fix_key=False))[0]
     assert "transposed_by" not in no_fix.report["key"] and no_fix.candidates == 1
+
+
+def test_an_instrument_foreign_to_the_style_is_voiced_not_conditioned(model):
+    played = model.tokenizer.controls.instrumentation["collection"]["bach"]
+    assert "52" in played and not any("110" in k.split(",") for k in played)  # real chorales: voices, never a fiddle
+    gen = model.generate(GenerationOptions(controls=Controls(collection="bach", instruments=(110,)), bars=4, seed=0))[0]
+    score = symusic.Score.from_midi(gen.score.dumps_midi())
+    assert {t.program for t in score.tracks if t.note_num()} == {110}
+    assert gen.report["instruments"]["pass"] and gen.report["instruments"]["written_as"] == [52]
+    assert gen.ids.count(model.tokenizer.vocab["Program_110"]) == 0  # the model wrote the choir part
+    own = model.generate(GenerationOptions(controls=Controls(collection="bach", instruments=(52,)), bars=4))[0]
+    assert "written_as" not in own.report["instruments"]
+
+
+def test_bundled_model_irish_tune_for_fiddle():
+    reading, gens = tunesmith.compose("an Irish folk tune for fiddle, 4 bars")
+    gen = gens[0]
+    assert gen.options.controls.collection == "oneills1850" and gen.options.controls.instruments == (110,)
+    assert gen.report["instruments"]["written_as"] == [0] and all_pass(gen.report), gen.report
+    assert {t.program for t in gen.score.tracks} == {110} and gen.score.note_num() > 8

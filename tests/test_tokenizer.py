@@ -82,3 +82,14 @@ def test_controls_from_metadata():
     c = Controls.from_meta({"collection": "bach", "key": "f# minor", "time_signatures": ["3/4", "4/4"],
                             "tempo": 72.0, "programs": [52, 0]})
     assert c.key == "F# minor" and c.meter == "3/4" and c.instruments == (0, 52)
+
+
+def test_control_vocab_records_what_each_style_was_played_on():
+    metas = [{"collection": "bach", "composer": "bach", "programs": [52]}] * 5 + \
+            [{"collection": "bach", "composer": "bach", "programs": [0, 52]}] + \
+            [{"collection": "rare", "composer": "bach", "programs": [40]}]
+    vocab = ControlVocab.from_metadata(metas, min_count=5)
+    assert vocab.collections == ["bach"] and vocab.composers == ["bach"]
+    assert vocab.instrumentation == {"collection": {"bach": {"52": 5, "0,52": 1}},
+                                     "composer": {"bach": {"52": 5, "0,52": 1, "40": 1}}}
+    assert Tokenizer(vocab).vocab_size == Tokenizer(ControlVocab(["bach"], ["bach"], [])).vocab_size

@@ -83,6 +83,11 @@ def format_adherence(report: dict) -> str:
             continue
         measured = row.get("measured")
         extra = f" (transposed {row['transposed_by']:+d} from {row['measured_before']})" if "transposed_by" in row else ""
+        if "written_as" in row:
+            from tunesmith.instruments import program_name
+
+            extra = (f" (written as {', '.join(program_name(p) for p in row['written_as'])}, the style's "
+                     f"instrument in training; voiced as asked)")
         lines.append(f"  {name:<12}asked {row.get('requested')!s:<16} measured {measured!s:<22}"
                      f"{'pass' if row['pass'] else 'FAIL'}{extra}")
     return "\n".join(lines)

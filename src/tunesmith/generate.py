@@ -16,6 +16,7 @@ from tunesmith.adherence import adherence_report, all_pass
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
+from tunesmith.instruments import native_voicing
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
 from tunesmith.tokenizer import Controls, Tokenizer
 
@@ -103,6 +104,8 @@ class Model:
         """
         tok = self.tokenizer
         text_embeds = self._text_embeds(opts)
+        written = self._written_as(opts.controls)
+        asked, opts = opts, replace(opts, controls=replace(opts.controls, instruments=written)) if written else opts
         prompt = self.prompt_ids(opts, text=text_embeds is not None)
         n_controls = len(tok.control_ids(opts.controls, strict=True, text=text_embeds is not None))
         if self.config.max_len - n_controls < 64:
@@ -124,7 +127,7 @@ class Model:
                 torch.manual_seed(opts.seed + k + 1000 * c)
                 bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
                 seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds, bias)
-                gen = self._finish(seq, len(prompt), replace(opts, seed=opts.seed + k), k)
+                gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k)
                 score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
                 tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
                 if score > best_score:
@@ -147,18 +150,29 @@ class Model:
 
         return text_encoder().encode([opts.text]).to(self.device)
 
+    def _written_as(self, controls: Controls) -> tuple[int, ...] | None:
+        """The style's own instrument, when the one asked was never played in it in training: the
+        piece is written for that and voiced for the asked one (instruments.native_voicing)."""
+        return native_voicing(controls, self.tokenizer.controls.instrumentation)
+
     def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int) -> Generation:
-        """Decode a sequence into a Generation with its adherence report."""
+        """Decode a sequence into a Generation with its adherence report (`opts` as the user asked)."""
         tok = self.tokenizer
         score = tok.decode(seq)
         if score.note_num() == 0:
             raise TunesmithError(f"sample {k} decoded to a score without notes")
+        written = self._written_as(opts.controls)
+        if written:
+            for track in score.tracks:
+                track.program, track.is_drum, track.name = opts.controls.instruments[0], False, ""
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)
         gen = Generation(score, seq, opts, len(seq) - n_prompt, 0.0)
         prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
         gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode)
+        if written:
+            gen.report["instruments"]["written_as"] = list(written)
         return gen
 
     def _into_key(self, gen: Generation, n_prompt: int) -> Generation | None:

@@ -56,3 +56,27 @@ def parse_instrument(text: str) -> int:
 def parse_instruments(text: str) -> tuple[int, ...]:
     """'piano,violin' -> (0, 40)."""
     return tuple(sorted({parse_instrument(part) for part in text.split(",") if part.strip()}))
+
+
+def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
+    """The single instrument a style was written for in training, when the single instrument asked
+    was never part of that style there; None when the ask is in the style's own range (or unknown).
+
+    Example: the Irish tunes of the corpus are melodies with no instrument, read as piano (program 0);
+    asked "for fiddle", the model writes the tune as the piano melody it learned and the output is
+    voiced for the fiddle, instead of conditioning on a pairing it never saw. `controls` is a
+    tokenizer.Controls; `instrumentation` is ControlVocab.instrumentation.
+    """
+    asked = controls.instruments
+    if not asked or len(asked) != 1 or asked[0] == DRUMS:
+        return None
+    for family, label in (("composer", controls.composer), ("collection", controls.collection)):
+        played = instrumentation.get(family, {}).get(label) if label else None
+        if not played:
+            continue
+        programs = {int(p) for key in played for p in key.split(",")}
+        usual = max(played, key=played.get)
+        if asked[0] in programs or "," in usual:
+            return None
+        return (int(usual),)
+    return None

@@ -87,16 +87,26 @@ class ControlVocab:
     collections: list[str] = field(default_factory=list)
     composers: list[str] = field(default_factory=list)
     genres: list[str] = field(default_factory=list)
+    # what each known collection / composer was played on in training: {"collection": {label:
+    # {"0": pieces, "40,41,42": pieces, ...}}, "composer": {...}}; keys are sorted GM programs
+    instrumentation: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metas: Iterable[dict], min_count: int = 1) -> "ControlVocab":
         counts: dict[str, dict[str, int]] = {"collection": {}, "composer": {}, "genre": {}}
+        played: dict[str, dict[str, dict[str, int]]] = {"collection": {}, "composer": {}}
         for meta in metas:
             for name, table in counts.items():
                 if meta.get(name):
                     table[meta[name]] = table.get(meta[name], 0) + 1
+            key = ",".join(str(p) for p in sorted(meta.get("programs") or []))
+            for name, table in played.items():
+                if meta.get(name) and key:
+                    row = table.setdefault(meta[name], {})
+                    row[key] = row.get(key, 0) + 1
         labels = {n: sorted(k for k, c in t.items() if c >= min_count) for n, t in counts.items()}
-        return cls(labels["collection"], labels["composer"], labels["genre"])
+        instrumentation = {n: {label: t[label] for label in labels[n] if label in t} for n, t in played.items()}
+        return cls(labels["collection"], labels["composer"], labels["genre"], instrumentation)
 
 
 def control_token(family: str, value: object) -> str:
