@@ -4,10 +4,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from tunesmith.errors import BadInputError
-from tunesmith.evaluate.jsb import (BOS, PITCH0, REST, JsbConfig, evaluate_jsb, format_jsb_table, load_jsb, load_jsb_model,
-                                   run_jsb_benchmark, serialise, train_jsb)
+from tunesmith.evaluate.jsb import (BOS, PITCH0, REST, JsbConfig, build_jsb_model, evaluate_jsb, format_jsb_table,
+                                   load_jsb, load_jsb_model, run_jsb_benchmark, serialise, step_features, train_jsb)
 
 TINY = JsbConfig(context_steps=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, batch_size=8,
                  max_steps=40, warmup_steps=4, lr=3e-3, max_minutes=1.0, eval_stride_steps=4, eval_every_minutes=99)
@@ -87,3 +88,36 @@ def test_training_learns_and_the_benchmark_reloads(npz, tmp_path):
     table = format_jsb_table(out)
     assert "0.335" in table and "Coconet" in table and f"{out['evaluation']['nll_per_token']:.3f}" in table
     assert BOS == 1
+
+
+def test_step_features_name_voice_phase_and_the_held_pitch():
+    piece = np.array([[72, 67, 64, 48], [72, 67, 64, 48], [74, -1, 65, 50]])
+    ids = torch.tensor([[BOS] + serialise(piece).tolist()])
+    voice, phase, held = step_features(ids, torch.tensor([15]))
+    assert voice[0].tolist() == [4] + [0, 1, 2, 3] * 3
+    assert phase[0].tolist() == [15] + [15] * 4 + [0] * 4 + [1] * 4  # steps 15, 16, 17 of the piece
+    # at the bass of step 0 (position 4) the next token is step 1's soprano: it held 72 at step 0
+    assert held[0, 4].item() == serialise(piece)[0] and held[0, 8].item() == serialise(piece)[4]
+    assert (held[0, :4] == 0).all()  # PAD: no earlier step
+
+
+def test_windows_are_told_where_in_the_piece_they_start(npz):
+    valid = load_jsb(npz, "valid")
+    model = build_jsb_model(TINY)
+    seen = []
+    model.register_forward_pre_hook(lambda m, args, kwargs: seen.append(kwargs["step_offset"].tolist()),
+                                    with_kwargs=True)
+    evaluate_jsb(model, valid, replace(TINY, context_steps=32, eval_stride_steps=16))
+    starts = sorted(s for batch in seen for s in batch)
+    steps = [len(p) for p in valid]  # 20 and 70 steps: windows at 0; and 0, 16, 32, 38 (= 70 - 32)
+    assert steps == [20, 70] and starts == [0, 0, 16, 32, 38]
+
+
+def test_training_continues_from_a_saved_model(npz, tmp_path):
+    first = run_jsb_benchmark(npz, tmp_path / "a", TINY, progress=False)
+    more = run_jsb_benchmark(npz, tmp_path / "b", replace(TINY, hidden_size=999, lr=3e-4), progress=False,
+                             init_from=tmp_path / "a" / "model")
+    t = more["training"]
+    assert t["steps"] == 2 * TINY.max_steps and t["continued_from"]["steps"] == TINY.max_steps
+    assert more["config"]["hidden_size"] == TINY.hidden_size and more["config"]["lr"] == 3e-4  # architecture kept
+    assert more["evaluation"]["nll_per_token"] < first["evaluation"]["nll_per_token"]

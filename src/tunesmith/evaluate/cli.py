@@ -78,7 +78,7 @@ def cmd_bench_jsb(args) -> None:
         given["step_features"] = False
     cfg = JsbConfig(**given)
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
-                               eval_data=args.eval_data, model_dir=args.model)
+                               eval_data=args.eval_data, model_dir=args.model, init_from=args.init)
     print(format_jsb_table(result))
     print(f"result: {Path(args.out) / 'result.json'}")
 
@@ -167,6 +167,8 @@ def _add_bench(sub) -> None:
     j.add_argument("--eval-split", default="valid", help="split reported (e.g. valid, or test in another file)")
     j.add_argument("--eval-data", help="take the evaluation split from this .npz instead of --data")
     j.add_argument("--model", help="evaluate this saved benchmark model instead of training one")
+    j.add_argument("--init", help="train this saved benchmark model further (its architecture, this run's schedule "
+                                  "flags); the reported steps and minutes include both runs")
     j.add_argument("--out", default="runs/jsb", help="folder for the model and result.json")
     j.add_argument("--minutes", type=float, help="training time budget")
     j.add_argument("--max-steps", type=_positive, help="optimizer steps (the cosine schedule follows steps or minutes, "

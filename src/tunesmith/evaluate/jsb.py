@@ -159,6 +159,22 @@ def model_config(cfg: JsbConfig) -> ModelConfig:
 PHASES = 16  # beat-phase cycle in 16th-note steps
 
 
+def step_features(input_ids: torch.Tensor, step_offset: torch.Tensor | None = None):
+    """(voice, phase, held), each (B, T), for windows `BOS S A T B S A T B ...` whose first time step is
+    `step_offset` (B,) of its piece: the voice of each position (VOICES at BOS), the phase of its time
+    step in the 16-step cycle, and the token three back (PAD before the second step): the pitch that
+    the voice predicted next held one step earlier."""
+    b, n = input_ids.shape
+    t = torch.arange(n, device=input_ids.device)  # (T,)
+    j = (t - 1).clamp(min=0)  # index of the token in the window's music
+    voice = torch.where(t == 0, VOICES, j % VOICES).expand(b, n)
+    offset = step_offset if step_offset is not None else torch.zeros(b, dtype=torch.long)
+    phase = (offset.to(input_ids.device)[:, None] + (j // VOICES)[None]) % PHASES
+    held = torch.cat([input_ids.new_full((b, VOICES - 1), PAD), input_ids[:, : n - VOICES + 1]], 1)
+    held = torch.where((t >= VOICES)[None], held, PAD)
+    return voice, phase, held
+
+
 class JsbLM(TunesmithLM):
     """tunesmith's decoder with step features and residual dropout for the chorale benchmark.
 
@@ -184,17 +200,10 @@ class JsbLM(TunesmithLM):
 
     def forward(self, input_ids=None, step_offset=None, inputs_embeds=None, **kwargs):
         if inputs_embeds is None:
-            b, n = input_ids.shape
             emb = self.model.embed_tokens(input_ids)  # (B, T, d)
             if self.step_features:
-                t = torch.arange(n, device=input_ids.device)  # (T,)
-                j = (t - 1).clamp(min=0)  # index of the token in the window's music
-                voice = torch.where(t == 0, VOICES, j % VOICES)  # (T,)
-                offset = step_offset if step_offset is not None else torch.zeros(b, dtype=torch.long)
-                phase = (offset.to(input_ids.device)[:, None] + (j // VOICES)[None]) % PHASES  # (B, T)
-                held = torch.cat([input_ids.new_full((b, VOICES - 1), PAD), input_ids[:, : n - VOICES + 1]], 1)
-                held = torch.where((t >= VOICES)[None], held, PAD)  # (B, T): token t-3, or PAD
-                emb = emb + self.voice_emb(voice)[None] + self.phase_emb(phase) + self.held_emb(held)
+                voice, phase, held = step_features(input_ids, step_offset)
+                emb = emb + self.voice_emb(voice) + self.phase_emb(phase) + self.held_emb(held)
             inputs_embeds, input_ids = F.dropout(emb, self.dropout, self.training), None
         return super().forward(input_ids=input_ids, inputs_embeds=inputs_embeds, **kwargs)
 
@@ -233,12 +242,13 @@ def _optimizer(model, cfg: JsbConfig) -> torch.optim.Optimizer:
 
 
 def train_jsb(train: list[np.ndarray], valid: list[np.ndarray] | None, cfg: JsbConfig,
-              progress: bool = True, log=print) -> tuple[torch.nn.Module, dict]:
-    """Train the decoder on JSB pieces for the budget in `cfg`; the model and a training summary."""
+              progress: bool = True, log=print, model: JsbLM | None = None) -> tuple[torch.nn.Module, dict]:
+    """Train the decoder on JSB pieces for the budget in `cfg` (a fresh one, or `model` further);
+    the model and a training summary."""
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_jsb_model(cfg).to(device)
+    model = (model or build_jsb_model(cfg)).to(device)
     optimizer = _optimizer(model, cfg)
     schedule = TrainConfig(lr=cfg.lr, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps)
     budget = cfg.max_minutes * 60
@@ -320,11 +330,18 @@ def format_jsb_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+ARCHITECTURE = ("context_steps", "hidden_size", "num_layers", "num_heads", "intermediate_size", "step_features")
+
+
 def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbConfig(), train_split: str = "train",
                       eval_split: str = "valid", eval_data: str | Path | None = None,
-                      model_dir: str | Path | None = None, progress: bool = True) -> dict:
+                      model_dir: str | Path | None = None, progress: bool = True,
+                      init_from: str | Path | None = None) -> dict:
     """Train on `train_split` of `data` (or load `model_dir`), evaluate on `eval_split` of `eval_data or data`,
-    write `out/model/` (when trained) and `out/result.json`; returns the result."""
+    write `out/model/` (when trained) and `out/result.json`; returns the result.
+
+    `init_from`: a saved benchmark model to train further with `cfg`'s schedule (its architecture is
+    kept); the summary adds up the steps, tokens and minutes of both runs and keeps the earlier one."""
     out = Path(out)
     eval_path = Path(eval_data or data)
     eval_pieces = load_jsb(eval_path, eval_split)
@@ -332,7 +349,15 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
         model, cfg, training = load_jsb_model(model_dir)
     else:
         train_pieces = load_jsb(data, train_split)
-        model, training = train_jsb(train_pieces, eval_pieces, cfg, progress=progress)
+        start, before = None, None
+        if init_from:
+            start, saved, before = load_jsb_model(init_from)
+            cfg = replace(cfg, **{f: getattr(saved, f) for f in ARCHITECTURE})
+        model, training = train_jsb(train_pieces, eval_pieces, cfg, progress=progress, model=start)
+        if before:
+            training = {**training, "continued_from": {"model": str(init_from), **before},
+                        **{k: training[k] + before.get(k, 0) for k in ("steps", "tokens_seen")},
+                        "minutes": round(training["minutes"] + before.get("minutes", 0), 2)}
         save_jsb_model(out / "model", model, cfg, training)
     evaluation = evaluate_jsb(model, eval_pieces, cfg, progress=progress)
     result = {"data": str(eval_path), "split": eval_split, "config": asdict(cfg), "training": training,
