@@ -8,7 +8,8 @@ import torch
 
 from tunesmith.errors import BadInputError
 from tunesmith.evaluate.jsb import (BOS, PITCH0, REST, JsbConfig, build_jsb_model, evaluate_jsb, format_jsb_table,
-                                   load_jsb, load_jsb_model, run_jsb_benchmark, serialise, step_features, train_jsb)
+                                   load_jsb, load_jsb_model, run_jsb_benchmark, serialise, step_features, token_logprobs,
+                                   train_jsb)
 
 TINY = JsbConfig(context_steps=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, batch_size=8,
                  max_steps=40, warmup_steps=4, lr=3e-3, max_minutes=1.0, eval_stride_steps=4, eval_every_minutes=99)
@@ -81,7 +82,8 @@ def test_training_learns_and_the_benchmark_reloads(npz, tmp_path):
 
     out = run_jsb_benchmark(npz, tmp_path / "run", TINY, eval_split="valid", progress=False)
     again = run_jsb_benchmark(npz, tmp_path / "again", eval_data=npz, model_dir=tmp_path / "run" / "model",
-                              progress=False)
+                              progress=False, transpositions=1)
+    assert "averaged over transpositions -1..+1" in format_jsb_table(again)
     assert again["evaluation"]["nll_per_token"] == pytest.approx(out["evaluation"]["nll_per_token"], rel=1e-3)
     reloaded, cfg, summary = load_jsb_model(tmp_path / "run" / "model")
     assert cfg == TINY and summary["steps"] == TINY.max_steps
@@ -121,3 +123,25 @@ def test_training_continues_from_a_saved_model(npz, tmp_path):
     assert t["steps"] == 2 * TINY.max_steps and t["continued_from"]["steps"] == TINY.max_steps
     assert more["config"]["hidden_size"] == TINY.hidden_size and more["config"]["lr"] == 3e-4  # architecture kept
     assert more["evaluation"]["nll_per_token"] < first["evaluation"]["nll_per_token"]
+
+
+def test_token_logprobs_match_the_summed_nll_and_the_transposition_ensemble_is_a_proper_model(npz):
+    from tunesmith.evaluate.likelihood import sequences_nll
+
+    valid = load_jsb(npz, "valid")
+    cfg = replace(TINY, context_steps=32, eval_stride_steps=16)
+    model = build_jsb_model(cfg)
+    per_token = token_logprobs(model, valid, cfg)
+    assert [len(x) for x in per_token] == [4 * len(p) for p in valid] and all((x < 0).all() for x in per_token)
+    tokens = sum(len(x) for x in per_token)
+    plain = replace(cfg, step_features=False)  # sequences_nll gives no step offsets: compare without features
+    plain_model = build_jsb_model(plain)
+    plain_nll, _ = sequences_nll(plain_model, [([BOS], serialise(p).tolist()) for p in valid], cfg.max_len, 0,
+                                 4 * cfg.eval_stride_steps)
+    assert -sum(x.sum() for x in token_logprobs(plain_model, valid, plain)) == pytest.approx(plain_nll.sum(), rel=1e-3)
+    result = evaluate_jsb(model, valid, cfg, transpositions=2)
+    assert result["nll_per_token"] == pytest.approx(-sum(x.sum() for x in per_token) / tokens, rel=1e-6)
+    assert np.isfinite(result["nll_per_token_transposed"]) and result["transpositions"] == 2
+    # Jensen: the NLL of an average of probabilities is at most the average of the members' NLLs
+    each = [-sum(x.sum() for x in token_logprobs(model, valid, cfg, d)) / tokens for d in range(-2, 3)]
+    assert result["nll_per_token_transposed"] <= np.mean(each) + 1e-6

@@ -78,7 +78,8 @@ def cmd_bench_jsb(args) -> None:
         given["step_features"] = False
     cfg = JsbConfig(**given)
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
-                               eval_data=args.eval_data, model_dir=args.model, init_from=args.init)
+                               eval_data=args.eval_data, model_dir=args.model, init_from=args.init,
+                               transpositions=args.eval_transpositions)
     print(format_jsb_table(result))
     print(f"result: {Path(args.out) / 'result.json'}")
 
@@ -167,6 +168,8 @@ def _add_bench(sub) -> None:
     j.add_argument("--eval-split", default="valid", help="split reported (e.g. valid, or test in another file)")
     j.add_argument("--eval-data", help="take the evaluation split from this .npz instead of --data")
     j.add_argument("--model", help="evaluate this saved benchmark model instead of training one")
+    j.add_argument("--eval-transpositions", type=int, default=0, metavar="K",
+                   help="also report the NLL of the model averaged over the piece transposed by -K..+K semitones")
     j.add_argument("--init", help="train this saved benchmark model further (its architecture, this run's schedule "
                                   "flags); the reported steps and minutes include both runs")
     j.add_argument("--out", default="runs/jsb", help="folder for the model and result.json")

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from tunesmith.data.dataset import collate
 from tunesmith.errors import BadInputError
-from tunesmith.evaluate.likelihood import autocast, sequences_nll
+from tunesmith.evaluate.likelihood import autocast, window_spans
 from tunesmith.fileio import atomic_dir, write_json
 from tunesmith.model import (ModelConfig, TunesmithLM, count_parameters, llama_config, load_model_config,
                              load_weights, preset, save_model_config, save_weights)
@@ -225,13 +225,54 @@ def training_batch(pieces: list[np.ndarray], cfg: JsbConfig, rng: random.Random)
     return {**collate(seqs, PAD, [1] * len(seqs)), "step_offset": torch.tensor(starts)}
 
 
-def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: int = 8, progress: bool = False) -> dict:
-    """NLL per token over whole pieces (BOS given, every voice token scored)."""
-    items = [([BOS], serialise(p).tolist()) for p in pieces]
-    nll, count = sequences_nll(model, items, cfg.max_len, PAD, VOICES * cfg.eval_stride_steps, batch_size,
-                               cfg.precision, progress,
-                               window_inputs=lambda starts: {"step_offset": torch.tensor(starts) // VOICES})
-    return {"pieces": len(pieces), "tokens": int(count.sum()), "nll_per_token": float(nll.sum() / count.sum())}
+@torch.no_grad()
+def token_logprobs(model, pieces: list[np.ndarray], cfg: JsbConfig, shift: int = 0, batch_size: int = 8,
+                   progress: bool = False) -> list[np.ndarray]:
+    """Log-probability of every token of every piece (transposed by `shift`), BOS given: the first
+    window scores what it holds, each later one the next `eval_stride_steps` steps with as much
+    earlier music as the context holds; every window is told the time step it starts at."""
+    device = next(model.parameters()).device
+    model.eval()
+    seqs = [serialise(p, shift) for p in pieces]
+    jobs = [(k, start, end, scored) for k, seq in enumerate(seqs)
+            for start, end, scored in window_spans(1, len(seq), cfg.max_len, VOICES * cfg.eval_stride_steps)]
+    jobs.sort(key=lambda j: j[2] - j[1])  # similar lengths together: little padding
+    out = [np.zeros(len(seq)) for seq in seqs]
+    for i in tqdm(range(0, len(jobs), batch_size), desc="scoring", unit="batch", disable=not progress):
+        chunk = jobs[i: i + batch_size]
+        batch = collate([[BOS] + seqs[k][start:end].tolist() for k, start, end, _ in chunk], PAD, [1] * len(chunk))
+        with autocast(device, cfg.precision):
+            logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device),
+                           step_offset=torch.tensor([start // VOICES for _, start, _, _ in chunk])).logits
+        logp = torch.log_softmax(logits[:, :-1].float(), -1)  # (B, T-1, V): position j predicts token start + j
+        picked = logp.gather(-1, batch["labels"][:, 1:].clamp(min=0).to(device).unsqueeze(-1)).squeeze(-1).cpu()
+        for row, (k, start, end, scored) in enumerate(chunk):
+            out[k][scored:end] = picked[row, scored - start: end - start].numpy()
+    return out
+
+
+def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: int = 8, progress: bool = False,
+                 transpositions: int = 0) -> dict:
+    """NLL per token over whole pieces (BOS given, every voice token scored).
+
+    With `transpositions` k > 0 it also reports the NLL of the transposition ensemble: each token's
+    probability averaged over the model reading the piece shifted by -k..+k semitones (the shifts that
+    keep the piece in MIDI range), each prediction mapped back to the original pitches. That average is
+    itself a proper left-to-right model of the same tokens, so its NLL is comparable; it costs 2k+1 passes."""
+    single = token_logprobs(model, pieces, cfg, 0, batch_size, progress)
+    tokens = int(sum(len(x) for x in single))
+    result = {"pieces": len(pieces), "tokens": tokens, "nll_per_token": float(-sum(x.sum() for x in single) / tokens)}
+    if transpositions:
+        by_shift = {0: single}
+        for shift in [d for d in range(-transpositions, transpositions + 1) if d]:
+            by_shift[shift] = token_logprobs(model, pieces, cfg, shift, batch_size, progress)
+        total = 0.0
+        for k, piece in enumerate(pieces):
+            usable = [d for d in by_shift if allowed_shift(piece, d) == d]
+            stacked = torch.from_numpy(np.stack([by_shift[d][k] for d in usable]))
+            total += float((torch.logsumexp(stacked, 0) - math.log(len(usable))).sum())
+        result.update(transpositions=transpositions, nll_per_token_transposed=-total / tokens)
+    return result
 
 
 def _optimizer(model, cfg: JsbConfig) -> torch.optim.Optimizer:
@@ -322,6 +363,10 @@ def format_jsb_table(result: dict) -> str:
     label = (f"tunesmith ({s['parameters'] / 1e6:.1f}M parameters, {s['minutes']:.0f} min on {s.get('device', 'cpu')})"
              if s else "tunesmith")
     rows.append((label, f"{ours['nll_per_token']:.3f}"))
+    if "nll_per_token_transposed" in ours:
+        k = ours["transpositions"]
+        rows.append((f"  the same model, averaged over transpositions -{k}..+{k} ({2 * k + 1} passes)",
+                     f"{ours['nll_per_token_transposed']:.3f}"))
     width = max(len(r[0]) for r in rows)
     lines = [f"JSB chorales, {result['split']} split of {result['data']}: NLL per token "
              f"({ours['pieces']} pieces, {ours['tokens']} tokens)", f"{'model':{width}}  NLL/token",
@@ -336,12 +381,13 @@ ARCHITECTURE = ("context_steps", "hidden_size", "num_layers", "num_heads", "inte
 def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbConfig(), train_split: str = "train",
                       eval_split: str = "valid", eval_data: str | Path | None = None,
                       model_dir: str | Path | None = None, progress: bool = True,
-                      init_from: str | Path | None = None) -> dict:
+                      init_from: str | Path | None = None, transpositions: int = 0) -> dict:
     """Train on `train_split` of `data` (or load `model_dir`), evaluate on `eval_split` of `eval_data or data`,
     write `out/model/` (when trained) and `out/result.json`; returns the result.
 
     `init_from`: a saved benchmark model to train further with `cfg`'s schedule (its architecture is
-    kept); the summary adds up the steps, tokens and minutes of both runs and keeps the earlier one."""
+    kept); the summary adds up the steps, tokens and minutes of both runs and keeps the earlier one.
+    `transpositions` k > 0 also reports the transposition ensemble's NLL (evaluate_jsb)."""
     out = Path(out)
     eval_path = Path(eval_data or data)
     eval_pieces = load_jsb(eval_path, eval_split)
@@ -359,7 +405,7 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
                         **{k: training[k] + before.get(k, 0) for k in ("steps", "tokens_seen")},
                         "minutes": round(training["minutes"] + before.get("minutes", 0), 2)}
         save_jsb_model(out / "model", model, cfg, training)
-    evaluation = evaluate_jsb(model, eval_pieces, cfg, progress=progress)
+    evaluation = evaluate_jsb(model, eval_pieces, cfg, progress=progress, transpositions=transpositions)
     result = {"data": str(eval_path), "split": eval_split, "config": asdict(cfg), "training": training,
               "evaluation": evaluation, "paper": dict(PAPER_TABLE), "threads": torch.get_num_threads()}
     write_json(out / "result.json", result)

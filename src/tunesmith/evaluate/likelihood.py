@@ -85,23 +85,17 @@ def sequence_nll(model, batch: dict[str, torch.Tensor], precision: str = "auto")
 
 def sequences_nll(model, items: list[tuple[list[int], list[int]]], max_len: int, pad_id: int,
                   stride: int | None = None, batch_size: int = 8, precision: str = "auto",
-                  progress: bool = False, window_inputs=None) -> tuple[np.ndarray, np.ndarray]:
-    """Summed NLL (nats) and scored-token count of each (prefix, tokens) item, with sliding windows.
-    `window_inputs(starts)`, given the music index where each window of a batch starts, returns extra
-    model inputs for that batch (a model that needs to know where in the piece a window sits)."""
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Summed NLL (nats) and scored-token count of each (prefix, tokens) item, with sliding windows."""
     model.eval()
-    jobs = [(k, prefix + music[start:end], len(prefix) + scored - start, start)
-            for k, (prefix, music) in enumerate(items)
-            for start, end, scored in window_spans(len(prefix), len(music), max_len, stride)]
+    jobs = [(k, seq, start) for k, (prefix, music) in enumerate(items)
+            for seq, start in windows(prefix, music, max_len, stride)]
     jobs.sort(key=lambda j: len(j[1]))  # similar lengths together: little padding
     nll, count = np.zeros(len(items)), np.zeros(len(items), dtype=np.int64)
     bar = tqdm(total=len(jobs), desc="scoring", unit="window", disable=not progress)
     for i in range(0, len(jobs), batch_size):
         chunk = jobs[i: i + batch_size]
-        batch = collate([j[1] for j in chunk], pad_id, [j[2] for j in chunk])
-        if window_inputs is not None:
-            batch.update(window_inputs([j[3] for j in chunk]))
-        sums, counts = sequence_nll(model, batch, precision)
+        sums, counts = sequence_nll(model, collate([j[1] for j in chunk], pad_id, [j[2] for j in chunk]), precision)
         np.add.at(nll, [j[0] for j in chunk], sums.numpy())
         np.add.at(count, [j[0] for j in chunk], counts.numpy())
         bar.update(len(chunk))
