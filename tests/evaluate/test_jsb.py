@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tunesmith.errors import BadInputError
+from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.evaluate.jsb import (BOS, PITCH0, REST, JsbConfig, build_jsb_model, evaluate_jsb, format_jsb_table,
                                    load_jsb, load_jsb_model, run_jsb_benchmark, serialise, step_features, token_logprobs,
                                    train_jsb)
@@ -145,3 +145,5 @@ def test_token_logprobs_match_the_summed_nll_and_the_transposition_ensemble_is_a
     # Jensen: the NLL of an average of probabilities is at most the average of the members' NLLs
     each = [-sum(x.sum() for x in token_logprobs(model, valid, cfg, d)) / tokens for d in range(-2, 3)]
     assert result["nll_per_token_transposed"] <= np.mean(each) + 1e-6
+    with pytest.raises(TunesmithError, match="leaves the MIDI range"):  # no piece may drop a member
+        evaluate_jsb(model, [np.array([[127, 60, 55, 48]] * 8)], cfg, transpositions=1)

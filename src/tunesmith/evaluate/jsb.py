@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from tunesmith.data.dataset import collate
-from tunesmith.errors import BadInputError
+from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.evaluate.likelihood import autocast, window_spans
 from tunesmith.fileio import atomic_dir, write_json
 from tunesmith.model import (ModelConfig, TunesmithLM, count_parameters, llama_config, load_model_config,
@@ -257,8 +257,13 @@ def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: in
 
     With `transpositions` k > 0 it also reports the NLL of the transposition ensemble: each token's
     probability averaged over the model reading the piece shifted by -k..+k semitones (the shifts that
-    keep the piece in MIDI range), each prediction mapped back to the original pitches. That average is
-    itself a proper left-to-right model of the same tokens, so its NLL is comparable; it costs 2k+1 passes."""
+    must all keep every piece in MIDI range), each prediction mapped back to the original pitches. That
+    average is itself a proper left-to-right model of the same tokens, so its NLL is comparable; it costs
+    2k+1 passes."""
+    for k, piece in enumerate(pieces):
+        if transpositions and any(allowed_shift(piece, d) != d for d in (-transpositions, transpositions)):
+            raise TunesmithError(f"piece {k} leaves the MIDI range when transposed by ±{transpositions}: "
+                                 "use fewer transpositions")
     single = token_logprobs(model, pieces, cfg, 0, batch_size, progress)
     tokens = int(sum(len(x) for x in single))
     result = {"pieces": len(pieces), "tokens": tokens, "nll_per_token": float(-sum(x.sum() for x in single) / tokens)}
@@ -267,10 +272,9 @@ def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: in
         for shift in [d for d in range(-transpositions, transpositions + 1) if d]:
             by_shift[shift] = token_logprobs(model, pieces, cfg, shift, batch_size, progress)
         total = 0.0
-        for k, piece in enumerate(pieces):
-            usable = [d for d in by_shift if allowed_shift(piece, d) == d]
-            stacked = torch.from_numpy(np.stack([by_shift[d][k] for d in usable]))
-            total += float((torch.logsumexp(stacked, 0) - math.log(len(usable))).sum())
+        for k in range(len(pieces)):  # the same 2k+1 members for every token: the average stays a proper model
+            stacked = torch.from_numpy(np.stack([by_shift[d][k] for d in by_shift]))
+            total += float((torch.logsumexp(stacked, 0) - math.log(len(by_shift))).sum())
         result.update(transpositions=transpositions, nll_per_token_transposed=-total / tokens)
     return result
 
