@@ -182,7 +182,7 @@ def _add_bench(sub) -> None:
     j.add_argument("--layers", type=_positive)
     j.add_argument("--heads", type=_positive)
     j.add_argument("--batch-size", type=_positive)
-    j.add_argument("--dropout", type=float, help="dropout on embeddings and block outputs (default 0.1)")
+    j.add_argument("--dropout", type=float, help="dropout on embeddings and block outputs (default 0.3)")
     j.add_argument("--no-step-features", action="store_true",
                    help="ablation: tokens and positions only (no voice, beat-phase and held-pitch embeddings)")
     j.add_argument("--lr", type=float)

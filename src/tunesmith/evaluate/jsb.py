@@ -131,7 +131,7 @@ class JsbConfig:
     num_layers: int = 6
     num_heads: int = 4
     intermediate_size: int = 704
-    dropout: float = 0.1  # dropout on the input embeddings and on each block's attention and MLP outputs
+    dropout: float = 0.3  # dropout on the input embeddings and on each block's attention and MLP outputs (0.1 overfits)
     step_features: bool = True  # tell the decoder each token's voice, beat phase and the voice's last pitch
     batch_size: int = 16
     lr: float = 1e-3
