@@ -43,6 +43,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default="runs/style-samples")
     ap.add_argument("--per-style", type=int, default=10)
     ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--style-guidance", type=float, default=1.0, help="classifier-free guidance towards the style")
     ap.add_argument("--styles", default=",".join(DEFAULT_STYLES), help=f"comma-separated, from: {', '.join(STYLES)}")
     args = ap.parse_args(argv)
     model = load(args.model)
@@ -56,7 +57,8 @@ def main(argv=None) -> None:
     for name in tqdm(names, desc="styles"):
         text, label = STYLES[name]
         reading = understand(text, tok.controls, tok.meters, bars=args.bars, **label)
-        opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=args.per_style)
+        opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=args.per_style,
+                                 style_guidance=args.style_guidance)
         for k, gen in enumerate(model.generate(opts)):
             save_generation(gen, out / name, f"{name}-{k:02d}", audio=False, picture=k == 0,
                             prompt=reading.to_dict())

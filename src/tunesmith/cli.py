@@ -57,6 +57,7 @@ def cmd_generate(args) -> None:
         max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
         mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
         key_bias=args.key_bias,
+        style_guidance=args.style_guidance,
     )
     gens = model.generate(opts)
     for k, gen in enumerate(gens):
@@ -157,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--candidates", type=int, default=4, help="pieces tried until key and mood measure as asked")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose the kept piece into the asked key")
     g.add_argument("--key-bias", type=float, default=1.0, help="pull of pitch choices towards the asked key (0 = off)")
+    g.add_argument("--style-guidance", type=float, default=1.0,
+                   help="classifier-free guidance towards the asked style (1 = off; 2-3 = stronger style)")
     g.add_argument("--prompt-midi", help="continue the opening of this MIDI file")
     g.add_argument("--prompt-bars", type=int, default=4)
     g.add_argument("--greedy", action="store_true")

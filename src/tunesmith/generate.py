@@ -16,6 +16,7 @@ from tunesmith.adherence import adherence_report, all_pass
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
+from tunesmith.guidance import StyleGuidance, has_style, without_style
 from tunesmith.instruments import native_voicing
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
 from tunesmith.tokenizer import Controls, Tokenizer
@@ -49,6 +50,8 @@ class GenerationOptions:
     fix_key: bool = True  # move the kept piece into the asked key when only its tonic is off (reported)
     key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked key (0 = conditioning only);
     #                        each further candidate pulls harder (x1, x1.5, x2, ...)
+    style_guidance: float = 1.0  # classifier-free guidance towards the asked style (collection, composer, genre,
+    #                              sentence): 1 = plain conditioning, > 1 pushes harder (guidance.py)
 
 
 @dataclass
@@ -108,6 +111,8 @@ class Model:
         asked, opts = opts, replace(opts, controls=replace(opts.controls, instruments=written)) if written else opts
         prompt = self.prompt_ids(opts, text=text_embeds is not None)
         n_controls = len(tok.control_ids(opts.controls, strict=True, text=text_embeds is not None))
+        guided = opts.style_guidance != 1.0 and has_style(opts.controls, text_embeds is not None)
+        unconditional = tok.control_ids(without_style(opts.controls), strict=True) if guided else None
         if self.config.max_len - n_controls < 64:
             raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
         budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
@@ -126,7 +131,7 @@ class Model:
             for c in range(tries):
                 torch.manual_seed(opts.seed + k + 1000 * c)
                 bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
-                seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds, bias)
+                seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds, bias, unconditional)
                 gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k)
                 score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
                 tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
@@ -201,9 +206,11 @@ class Model:
         return out
 
     def _continue(self, prompt: list[int], n_controls: int, opts: GenerationOptions, budget: int,
-                  sampling: dict, text_embeds: torch.Tensor | None = None, key_bias: float = 0.0) -> list[int]:
+                  sampling: dict, text_embeds: torch.Tensor | None = None, key_bias: float = 0.0,
+                  unconditional: list[int] | None = None) -> list[int]:
         """Generate up to `budget` tokens after `prompt` (KV cache on), sliding the context window by
-        whole bars when a piece outgrows it; the controls stay at the head of every window."""
+        whole bars when a piece outgrows it; the controls stay at the head of every window.
+        `unconditional`: the style-free controls, for guidance towards the style (opts.style_guidance)."""
         tok, max_len = self.tokenizer, self.config.max_len
         controls, music = prompt[:n_controls], list(prompt[n_controls:])
         prompt_bars = sum(1 for i in music if i == tok.bar_id)
@@ -226,12 +233,16 @@ class Model:
             grammar = RemiGrammar(tok, constraints, music_start=n_controls, bars_before=dropped_bars - prompt_bars)
             if generated == 0 and prompt_bars:
                 grammar.bar_first_at = len(window)  # a continuation opens a new bar
-            processors = [grammar] + ([KeyBias(tok, c.key, key_bias)] if key_bias and c.key else [])
+            def processors():  # the guidance branch caches its own keys and values: a fresh one per call
+                guide = [StyleGuidance(self.model, unconditional + head + music[cut:], len(window),
+                                       opts.style_guidance)] if unconditional is not None else []
+                return guide + [grammar] + ([KeyBias(tok, c.key, key_bias)] if key_bias and c.key else [])
             room = min(budget - generated, max_len - len(window))
-            new = self._decode(window, processors, room, sampling, text_embeds)
+            new = self._decode(window, processors(), room, sampling, text_embeds)
             bad = grammar.first_violation(window, new)
             if bad is not None:  # beam search keeps a masked token when too few are allowed: cut there
-                new = new[:bad] or self._decode(window, processors, 1, dict(do_sample=False, num_beams=1), text_embeds)
+                new = new[:bad] or self._decode(window, processors(), 1, dict(do_sample=False, num_beams=1),
+                                                text_embeds)
             if tok.eos_id in new:
                 music += new[: new.index(tok.eos_id) + 1]
                 break

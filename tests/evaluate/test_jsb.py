@@ -147,3 +147,35 @@ def test_token_logprobs_match_the_summed_nll_and_the_transposition_ensemble_is_a
     assert result["nll_per_token_transposed"] <= np.mean(each) + 1e-6
     with pytest.raises(TunesmithError, match="leaves the MIDI range"):  # no piece may drop a member
         evaluate_jsb(model, [np.array([[127, 60, 55, 48]] * 8)], cfg, transpositions=1)
+
+
+def test_relative_logits_score_intervals_from_a_reference_pitch():
+    from tunesmith.evaluate.jsb import MAX_INTERVAL, VOCAB_SIZE, intervals, relative_logits
+
+    scores = torch.arange(2 * MAX_INTERVAL + 1, dtype=torch.float32).expand(1, 2, -1)  # score of interval d: d + K
+    refs = torch.tensor([[PITCH0 + 60, REST]])
+    out = relative_logits(scores, refs, VOCAB_SIZE)
+    assert out[0, 0, PITCH0 + 60].item() == MAX_INTERVAL  # unison
+    assert out[0, 0, PITCH0 + 62].item() == MAX_INTERVAL + 2 and out[0, 0, PITCH0 + 55].item() == MAX_INTERVAL - 5
+    assert out[0, 0, PITCH0 + 60 + MAX_INTERVAL + 1].item() == 0  # beyond the widest interval
+    assert out[0, 0, :PITCH0].abs().sum() == 0 and out[0, 1].abs().sum() == 0  # REST / no pitch reference
+    assert intervals(torch.tensor([[PITCH0 + 64, REST]]), torch.tensor([[PITCH0 + 60, PITCH0 + 60]])).tolist() == \
+        [[MAX_INTERVAL + 4, 2 * MAX_INTERVAL + 1]]
+
+
+def test_relative_pitch_model_trains_reloads_and_starts_as_the_plain_one(npz, tmp_path):
+    cfg = replace(TINY, relative_pitch=True)
+    model = build_jsb_model(cfg).eval()
+    plain = build_jsb_model(replace(cfg, relative_pitch=False)).eval()
+    plain.load_state_dict(model.state_dict(), strict=False)
+    with torch.no_grad():
+        model.motion_emb.weight.zero_()
+        model.vertical_emb.weight.zero_()
+    valid = load_jsb(npz, "valid")
+    assert evaluate_jsb(model, valid, cfg)["nll_per_token"] == pytest.approx(
+        evaluate_jsb(plain, valid, cfg)["nll_per_token"], rel=1e-4)  # the interval heads start at zero
+    out = run_jsb_benchmark(npz, tmp_path / "rel", cfg, progress=False)
+    assert out["evaluation"]["nll_per_token"] < np.log(132) - 1.0
+    reloaded, saved, _ = load_jsb_model(tmp_path / "rel" / "model")
+    assert saved.relative_pitch and evaluate_jsb(reloaded, valid, saved)["nll_per_token"] == pytest.approx(
+        out["evaluation"]["nll_per_token"], rel=1e-3)

@@ -76,6 +76,8 @@ def cmd_bench_jsb(args) -> None:
         given["intermediate_size"] = int(round(given["hidden_size"] * 2.75 / 16)) * 16
     if args.no_step_features:
         given["step_features"] = False
+    if args.relative_pitch is not None:
+        given["relative_pitch"] = args.relative_pitch
     cfg = JsbConfig(**given)
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
                                eval_data=args.eval_data, model_dir=args.model, init_from=args.init,
@@ -185,6 +187,8 @@ def _add_bench(sub) -> None:
     j.add_argument("--dropout", type=float, help="dropout on embeddings and block outputs (default 0.3)")
     j.add_argument("--no-step-features", action="store_true",
                    help="ablation: tokens and positions only (no voice, beat-phase and held-pitch embeddings)")
+    j.add_argument("--relative-pitch", action=argparse.BooleanOptionalAction, default=None,
+                   help="interval embeddings in and interval scores out (relative pitch)")
     j.add_argument("--lr", type=float)
     j.add_argument("--transpose", type=int, help="random transposition range in training, semitones")
     j.add_argument("--eval-every", type=float, help="minutes between logged validation figures")

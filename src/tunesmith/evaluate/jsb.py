@@ -13,6 +13,14 @@ pitch the voice about to be predicted held one step earlier. All three are funct
 position and of earlier tokens, so the model stays a plain left-to-right model of the same sequence
 and its NLL is comparable with the paper's.
 
+Relative pitch (`relative_pitch`, the counterpart of the paper's relative-pitch attention): each
+position is also told two intervals, from its own voice's pitch one step earlier (the voice's motion)
+and from the token just before it (the voice above at the same step); and the output adds, to every
+pitch's logit, a score for its interval from two references, the pitch the predicted voice held one step
+earlier and the pitch just written (`relative_logits`). Those scores are shared by all pitches, so
+"hold the note", "step down a second" or "a sixth below the alto" are learned once for every key. The
+output is still one softmax over the same absolute-pitch tokens: the NLL stays comparable.
+
 The model is trained for a fixed budget (steps or minutes, whichever ends first; the cosine schedule
 follows whichever is further along) and the final weights are reported: the evaluation split never
 selects a checkpoint.
@@ -31,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
+from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from tunesmith.data.dataset import collate
 from tunesmith.errors import BadInputError, TunesmithError
@@ -133,6 +142,7 @@ class JsbConfig:
     intermediate_size: int = 704
     dropout: float = 0.3  # dropout on the input embeddings and on each block's attention and MLP outputs (0.1 overfits)
     step_features: bool = True  # tell the decoder each token's voice, beat phase and the voice's last pitch
+    relative_pitch: bool = False  # interval features in, interval scores out (see the module's docstring)
     batch_size: int = 16
     lr: float = 1e-3
     warmup_steps: int = 200
@@ -175,6 +185,27 @@ def step_features(input_ids: torch.Tensor, step_offset: torch.Tensor | None = No
     return voice, phase, held
 
 
+MAX_INTERVAL = 36  # semitones scored by the relative-pitch head, either way
+
+
+def intervals(tokens: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+    """(B, T) interval index of `tokens` from `refs` in 0 .. 2 * MAX_INTERVAL, or 2 * MAX_INTERVAL + 1
+    where either is not a pitch or the interval is wider than MAX_INTERVAL."""
+    d = tokens - refs
+    ok = (tokens >= PITCH0) & (refs >= PITCH0) & (d.abs() <= MAX_INTERVAL)
+    return torch.where(ok, d + MAX_INTERVAL, 2 * MAX_INTERVAL + 1)
+
+
+def relative_logits(scores: torch.Tensor, refs: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """(B, T, V) logit offsets: pitch token v gets scores[..., (v - ref) + MAX_INTERVAL] where `refs`
+    (B, T) is a pitch and |v - ref| <= MAX_INTERVAL, else 0. `scores` is (B, T, 2 * MAX_INTERVAL + 1)."""
+    v = torch.arange(vocab_size, device=refs.device)  # (V,)
+    d = v[None, None, :] - refs[..., None]  # (B, T, V)
+    ok = (v >= PITCH0)[None, None] & (refs >= PITCH0)[..., None] & (d.abs() <= MAX_INTERVAL)
+    picked = scores.gather(-1, (d + MAX_INTERVAL).clamp(0, 2 * MAX_INTERVAL))  # (B, T, V)
+    return torch.where(ok, picked, torch.zeros((), dtype=picked.dtype, device=picked.device))
+
+
 class JsbLM(TunesmithLM):
     """tunesmith's decoder with step features and residual dropout for the chorale benchmark.
 
@@ -183,10 +214,20 @@ class JsbLM(TunesmithLM):
     belongs to the voice whose previous-step pitch sits at t-3.
     """
 
-    def __init__(self, config, dropout: float, step_features: bool):
+    def __init__(self, config, dropout: float, step_features: bool, relative_pitch: bool = False):
         super().__init__(config)
         d = config.hidden_size
-        self.dropout, self.step_features = dropout, step_features
+        self.dropout, self.step_features, self.relative_pitch = dropout, step_features, relative_pitch
+        if relative_pitch:
+            n = 2 * MAX_INTERVAL + 2  # + 1: no interval
+            self.motion_emb = torch.nn.Embedding(n, d)  # from the same voice one step earlier (token t-4)
+            self.vertical_emb = torch.nn.Embedding(n, d)  # from the token before (t-1)
+            for e in (self.motion_emb, self.vertical_emb):
+                torch.nn.init.normal_(e.weight, std=0.02)
+            self.held_head = torch.nn.Linear(d, 2 * MAX_INTERVAL + 1, bias=False)  # scores from the held pitch
+            self.above_head = torch.nn.Linear(d, 2 * MAX_INTERVAL + 1, bias=False)  # scores from token t
+            for head in (self.held_head, self.above_head):
+                torch.nn.init.zeros_(head.weight)  # start as the plain model
         if step_features:
             self.voice_emb = torch.nn.Embedding(VOICES + 1, d)  # + 1: BOS
             self.phase_emb = torch.nn.Embedding(PHASES, d)
@@ -198,18 +239,39 @@ class JsbLM(TunesmithLM):
             layer.self_attn.register_forward_hook(
                 lambda _m, _i, out: (F.dropout(out[0], self.dropout, self.training), *out[1:]))
 
-    def forward(self, input_ids=None, step_offset=None, inputs_embeds=None, **kwargs):
+    def forward(self, input_ids=None, step_offset=None, inputs_embeds=None, labels=None, attention_mask=None,
+                **kwargs):
+        ids = input_ids
         if inputs_embeds is None:
             emb = self.model.embed_tokens(input_ids)  # (B, T, d)
             if self.step_features:
                 voice, phase, held = step_features(input_ids, step_offset)
                 emb = emb + self.voice_emb(voice) + self.phase_emb(phase) + self.held_emb(held)
+            if self.relative_pitch:
+                emb = emb + self.motion_emb(intervals(ids, shifted(ids, VOICES))) \
+                    + self.vertical_emb(intervals(ids, shifted(ids, 1)))
             inputs_embeds, input_ids = F.dropout(emb, self.dropout, self.training), None
-        return super().forward(input_ids=input_ids, inputs_embeds=inputs_embeds, **kwargs)
+        if not self.relative_pitch or ids is None:
+            return super().forward(input_ids=input_ids, inputs_embeds=inputs_embeds, labels=labels,
+                                   attention_mask=attention_mask, **kwargs)
+        h = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state  # (B, T, d)
+        logits = self.lm_head(h)  # (B, T, V)
+        logits = logits + relative_logits(self.held_head(h), shifted(ids, VOICES - 1), logits.size(-1)) \
+            + relative_logits(self.above_head(h), ids, logits.size(-1))
+        loss = None
+        if labels is not None:  # position t predicts token t + 1
+            loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
+                                   ignore_index=-100)
+        return CausalLMOutputWithPast(loss=loss, logits=logits)
+
+
+def shifted(ids: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, T) the token k positions back, PAD where there is none."""
+    return torch.cat([ids.new_full((ids.size(0), k), PAD), ids[:, :-k]], 1)[:, : ids.size(1)]
 
 
 def build_jsb_model(cfg: JsbConfig) -> JsbLM:
-    return JsbLM(llama_config(model_config(cfg), PAD, BOS, EOS), cfg.dropout, cfg.step_features)
+    return JsbLM(llama_config(model_config(cfg), PAD, BOS, EOS), cfg.dropout, cfg.step_features, cfg.relative_pitch)
 
 
 def training_batch(pieces: list[np.ndarray], cfg: JsbConfig, rng: random.Random) -> dict[str, torch.Tensor]:
@@ -353,8 +415,10 @@ def load_jsb_model(folder: str | Path) -> tuple[torch.nn.Module, JsbConfig, dict
     saved = json.loads((folder / "jsb.json").read_text())
     known = {k: v for k, v in saved["config"].items() if k in JsbConfig.__dataclass_fields__}
     known.setdefault("step_features", False)  # models saved before step features existed
+    known.setdefault("relative_pitch", False)  # ... or relative pitch
     cfg = replace(JsbConfig(), **known)
-    model = JsbLM(llama_config(load_model_config(folder), PAD, BOS, EOS), cfg.dropout, cfg.step_features)
+    model = JsbLM(llama_config(load_model_config(folder), PAD, BOS, EOS), cfg.dropout, cfg.step_features,
+                  cfg.relative_pitch)
     load_weights(model, folder)
     return model.to("cuda" if torch.cuda.is_available() else "cpu").eval(), cfg, saved.get("summary", {})
 
@@ -379,7 +443,8 @@ def format_jsb_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-ARCHITECTURE = ("context_steps", "hidden_size", "num_layers", "num_heads", "intermediate_size", "step_features")
+ARCHITECTURE = ("context_steps", "hidden_size", "num_layers", "num_heads", "intermediate_size", "step_features",
+                "relative_pitch")
 
 
 def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbConfig(), train_split: str = "train",
