@@ -44,6 +44,9 @@ def test_enforced_controls_hold_over_seeds(random_model, controls):
         for track in score.tracks:
             for note in track.notes:
                 assert note.time < 4 * bar_ticks
+        # the last bar opens on its first beat (no pile of notes put off to the piece's final position)
+        last_bar = [n.time for t in score.tracks for n in t.notes if n.time >= 3 * bar_ticks]
+        assert last_bar and min(last_bar) < 3 * bar_ticks + tpq * 4 // den
         n_controls = len(tok.control_ids(controls))
         assert replay_is_grammatical(random_model, gen.ids, n_controls,
                                      Constraints(controls.meter, controls.tempo, controls.instruments, 4))

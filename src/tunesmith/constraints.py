@@ -75,6 +75,8 @@ class RemiGrammar(LogitsProcessor):
         self.pad_id = tok.pad_id
         self.position_ids = torch.tensor([i for i, t in enumerate(tok.type_of) if t == "Position"])
         self.position_values = torch.tensor([self.value[int(i)] for i in self.position_ids])
+        self._first_beat = torch.zeros(v, dtype=torch.bool)
+        self._first_beat[self.position_ids[self.position_values < POSITIONS_PER_BEAT]] = True
         # the controls, as masks over their token type
         self.timesig_ok = self._only("TimeSig", lambda s: s == constraints.meter) if constraints.meter else self.types["TimeSig"]
         self.tempo_ok = self.types["Tempo"]
@@ -135,6 +137,8 @@ class RemiGrammar(LogitsProcessor):
             last_bar = c.bars is not None and st.bars >= c.bars
             if st.any_note and not last_bar:  # empty bars may follow music; the first and last bars hold notes
                 mask |= self._bar_or_end(st)
+            if last_bar:  # the last bar opens on its first beat: a model that wanted to stop cannot put off
+                mask &= self._first_beat  # its last notes to the bar's final position and pile them up there
             return mask & ~self._positions_beyond(st)
         if st.last_type == "Position":
             if c.tempo and not st.saw_tempo:
@@ -154,6 +158,8 @@ class RemiGrammar(LogitsProcessor):
         if st.last_type == "Velocity":
             return T["Duration"].clone()
         if st.last_type == "Duration":
+            if c.bars is not None and st.bars >= c.bars and st.meter and st.position >= bar_positions(st.meter) - 1:
+                return self.eos.clone()  # the piece's very last position: end rather than stack a cluster there
             mask = T["Position"] | self._bar_or_end(st)
             if len(st.pitches_here) < self.c.max_notes_per_position:
                 mask |= self.program_ok
