@@ -1,0 +1,93 @@
+"""The model card's per-style table from folders of samples (benchmarks/style_samples.py), in one run.
+
+    python benchmarks/style_samples.py --styles bach,...,schubert --out runs/ss-g1
+    python benchmarks/style_samples.py --styles bach,...,schubert --style-guidance 2 --out runs/ss-g2
+    python benchmarks/style_table.py runs/ss-g1 runs/ss-g2 --data runs/full/data
+
+For every style folder (one per style, its samples' JSON naming the collection or composer asked for):
+- recognised: the share of samples the style classifier (trained once per field on the data's training
+  pieces) files under the label asked, beside the same share for the real held-out pieces of that label
+  (the classifier's own ceiling for that style; "n/a" where the validation split has none);
+- overlap: Yang & Lerch mean overlap area of the samples with the style's real pieces (its validation
+  pieces; for a composer, whose validation pieces are too few, its training pieces), beside the
+  real-vs-real ceiling of two halves of those pieces;
+- copies: the share of samples sharing >= 4 bars with a training piece (transposition-invariant).
+Prints a markdown table, and writes it as JSON with --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tunesmith.evaluate import compare, novelty, style
+from tunesmith.evaluate.features import load_set, set_features
+from tunesmith.fileio import write_json
+
+COMPOSER_REFERENCE_SPLIT = "train"  # the validation split holds 0-3 pieces per composer
+
+
+def asked_label(folder: Path) -> tuple[str, str]:
+    """(field, label) a style folder's samples asked for, from their JSON."""
+    for path in sorted(folder.glob("*.json")):
+        controls = json.loads(path.read_text()).get("controls", {})
+        for field in ("composer", "collection"):
+            if controls.get(field):
+                return field, controls[field]
+    raise SystemExit(f"{folder}: no sample JSON names a collection or composer")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("samples", nargs="+", help="folders of style folders (benchmarks/style_samples.py --out)")
+    ap.add_argument("--data", default="runs/full/data", help="the dataset the model was trained on")
+    ap.add_argument("--out", help="write the rows as JSON here")
+    args = ap.parse_args(argv)
+
+    classifiers, held_out = {}, {}
+    for field in ("collection", "composer"):
+        clf, report = style.train_style_classifier(args.data, field)
+        classifiers[field] = clf
+        real = load_set(f"{args.data}:validation").samples
+        held_out[field] = style.score_samples(clf, real)["per_class"]
+        print(f"{field} classifier: held-out accuracy {report['heldout']['accuracy']:.0%} "
+              f"(majority {report['heldout']['majority_baseline']:.0%})")
+    index = novelty.index_dataset(args.data)
+    references: dict[tuple[str, str], tuple[list, float]] = {}
+
+    rows = []
+    for root in args.samples:
+        for folder in tqdm(sorted(p for p in Path(root).iterdir() if p.is_dir()), desc=str(root)):
+            field, label = asked_label(folder)
+            samples = load_set(folder).samples
+            scored = style.score_samples(classifiers[field], samples)["per_class"].get(label, {"asked": 0, "as_asked": 0})
+            real = held_out[field].get(label)
+            if (field, label) not in references:
+                split = COMPOSER_REFERENCE_SPLIT if field == "composer" else "validation"
+                ref_feats = set_features(load_set(f"{args.data}:{split}:{field}={label}", limit=400).samples)
+                references[(field, label)] = (ref_feats, compare.mean_of(compare.real_vs_real(ref_feats), "oa"))
+            ref_feats, ceiling = references[(field, label)]
+            overlap = compare.mean_of(compare.compare_sets(set_features(samples), ref_feats), "oa")
+            matches = [novelty.sample_match(index, s.score) for s in samples if s.score is not None]
+            copies = novelty.novelty_summary(matches, n=index.n)["share_copying"]
+            guidance = json.loads(next(folder.glob("*.json")).read_text())["options"].get("style_guidance", 1.0)
+            rows.append({"set": str(root), "style": folder.name, "field": field, "label": label, "guidance": guidance,
+                         "samples": len(samples), "recognised": scored["as_asked"], "asked": scored["asked"],
+                         "real_recognised": real["as_asked"] if real else None, "real_asked": real["asked"] if real else None,
+                         "overlap": overlap, "ceiling": ceiling, "copies": copies})
+
+    print("\n| style | guidance | recognised | real held-out recognised | overlap | ceiling | copies >= 4 bars |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        real = f"{r['real_recognised']} / {r['real_asked']}" if r["real_asked"] else "n/a"
+        print(f"| {r['style']} | {r['guidance']:g} | {r['recognised']} / {r['asked']} | {real} | {r['overlap']:.3f} | "
+              f"{r['ceiling']:.3f} | {r['copies']:.0%} |")
+    if args.out:
+        write_json(args.out, rows)
+
+
+if __name__ == "__main__":
+    main()
