@@ -137,3 +137,13 @@ def test_bundled_model_irish_tune_for_fiddle():
     assert gen.options.controls.collection == "oneills1850" and gen.options.controls.instruments == (110,)
     assert gen.report["instruments"]["written_as"] == [0] and all_pass(gen.report), gen.report
     assert {t.program for t in gen.score.tracks} == {110} and gen.score.note_num() > 8
+
+
+def test_bundled_model_ends_without_a_pile_of_notes():
+    """In the last bar a model that would go on to a next bar ends instead: before, the masked Bar's
+    mass went to more notes at one position, up to the 16-note cap (pop song, seed 1)."""
+    import collections
+
+    _, [gen] = tunesmith.compose("a pop song for piano", seed=1, bars=8)
+    onsets = collections.Counter(n.time for t in gen.score.tracks for n in t.notes)
+    assert gen.report["bars"]["pass"] and max(onsets.values()) <= 8, onsets.most_common(3)

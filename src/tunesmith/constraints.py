@@ -193,6 +193,12 @@ class RemiGrammar(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         rows = input_ids.tolist()
         mask = torch.stack([self.allowed(seq) for seq in rows]).to(scores.device)
+        if self.c.bars is not None:  # in the last bar, "go on to the next bar" means "end": Bar's mass goes to EOS
+            last = [r for r, seq in enumerate(rows) if self.state(seq).bars >= self.c.bars]
+            if last:
+                eos, bar = self.tok.eos_id, self.tok.bar_id
+                scores = scores.clone()
+                scores[last, eos] = torch.logaddexp(scores[last, eos], scores[last, bar])
         width = min(scores.size(-1), mask.size(-1))
         out = torch.full_like(scores, float("-inf"))
         out[:, :width] = torch.where(mask[:, :width], scores[:, :width], torch.full_like(scores[:, :width], float("-inf")))
