@@ -30,14 +30,32 @@ from tunesmith.fileio import write_json
 COMPOSER_REFERENCE_SPLIT = "train"  # the validation split holds 0-3 pieces per composer
 
 
-def asked_label(folder: Path) -> tuple[str, str]:
-    """(field, label) a style folder's samples asked for, from their JSON."""
+def asked_labels(folder: Path) -> list[tuple[str, str]]:
+    """The (field, label) pairs a style folder's samples asked for, from their JSON: the collection and
+    the composer where both were asked ("in the style of Chopin": pianomidi and chopin)."""
     for path in sorted(folder.glob("*.json")):
         controls = json.loads(path.read_text()).get("controls", {})
-        for field in ("composer", "collection"):
-            if controls.get(field):
-                return field, controls[field]
+        labels = [(field, controls[field]) for field in ("collection", "composer") if controls.get(field)]
+        if labels:
+            return labels
     raise SystemExit(f"{folder}: no sample JSON names a collection or composer")
+
+
+def style_row(data: str, folder: Path, samples: list, field: str, label: str, classifiers: dict, held_out: dict,
+              references: dict) -> dict:
+    """Recognition (samples and real held-out pieces) and overlap (with its ceiling) for one asked label."""
+    scored = style.score_samples(classifiers[field], samples)["per_class"].get(label, {"asked": 0, "as_asked": 0})
+    real = held_out[field].get(label)
+    if (field, label) not in references:
+        split = COMPOSER_REFERENCE_SPLIT if field == "composer" else "validation"
+        ref_feats = set_features(load_set(f"{data}:{split}:{field}={label}", limit=400).samples)
+        references[(field, label)] = (ref_feats, compare.mean_of(compare.real_vs_real(ref_feats), "oa"))
+    ref_feats, ceiling = references[(field, label)]
+    overlap = compare.mean_of(compare.compare_sets(set_features(samples), ref_feats), "oa")
+    return {"style": folder.name if folder.name == label else f"{folder.name} ({field} {label})", "field": field,
+            "label": label, "samples": len(samples), "recognised": scored["as_asked"], "asked": scored["asked"],
+            "real_recognised": real["as_asked"] if real else None, "real_asked": real["asked"] if real else None,
+            "overlap": overlap, "ceiling": ceiling}
 
 
 def main(argv=None) -> None:
@@ -48,10 +66,10 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     classifiers, held_out = {}, {}
+    real = load_set(f"{args.data}:validation").samples
     for field in ("collection", "composer"):
         clf, report = style.train_style_classifier(args.data, field)
         classifiers[field] = clf
-        real = load_set(f"{args.data}:validation").samples
         held_out[field] = style.score_samples(clf, real)["per_class"]
         print(f"{field} classifier: held-out accuracy {report['heldout']['accuracy']:.0%} "
               f"(majority {report['heldout']['majority_baseline']:.0%})")
@@ -61,23 +79,13 @@ def main(argv=None) -> None:
     rows = []
     for root in args.samples:
         for folder in tqdm(sorted(p for p in Path(root).iterdir() if p.is_dir()), desc=str(root)):
-            field, label = asked_label(folder)
             samples = load_set(folder).samples
-            scored = style.score_samples(classifiers[field], samples)["per_class"].get(label, {"asked": 0, "as_asked": 0})
-            real = held_out[field].get(label)
-            if (field, label) not in references:
-                split = COMPOSER_REFERENCE_SPLIT if field == "composer" else "validation"
-                ref_feats = set_features(load_set(f"{args.data}:{split}:{field}={label}", limit=400).samples)
-                references[(field, label)] = (ref_feats, compare.mean_of(compare.real_vs_real(ref_feats), "oa"))
-            ref_feats, ceiling = references[(field, label)]
-            overlap = compare.mean_of(compare.compare_sets(set_features(samples), ref_feats), "oa")
             matches = [novelty.sample_match(index, s.score) for s in samples if s.score is not None]
             copies = novelty.novelty_summary(matches, n=index.n)["share_copying"]
             guidance = json.loads(next(folder.glob("*.json")).read_text())["options"].get("style_guidance", 1.0)
-            rows.append({"set": str(root), "style": folder.name, "field": field, "label": label, "guidance": guidance,
-                         "samples": len(samples), "recognised": scored["as_asked"], "asked": scored["asked"],
-                         "real_recognised": real["as_asked"] if real else None, "real_asked": real["asked"] if real else None,
-                         "overlap": overlap, "ceiling": ceiling, "copies": copies})
+            for field, label in asked_labels(folder):
+                rows.append(style_row(args.data, folder, samples, field, label, classifiers, held_out, references)
+                            | {"set": str(root), "guidance": guidance, "copies": copies})
 
     print("\n| style | guidance | recognised | real held-out recognised | overlap | ceiling | copies >= 4 bars |")
     print("|---|---:|---:|---:|---:|---:|---:|")
