@@ -87,12 +87,13 @@ def test_demo_quick_trial(tmp_path, capsys):
 def test_generate_from_a_prompt_shows_what_it_understood(tiny_model, tmp_path, capsys):
     out = tmp_path / "gen"
     main(["generate", "a slow, sad chorale in D minor for strings, 4 bars", "--model", str(tiny_model[0]),
-          "--out", str(out), "--no-audio", "--tempo", "60"])
+          "--out", str(out), "--no-audio", "--tempo", "60", "--style-guidance", "2"])
     printed = capsys.readouterr().out
     assert "understood:" in printed and "D minor" in printed and "set by you" in printed and "'4 bars'" in printed
     saved = json.loads((out / "sample.json").read_text())
     assert saved["prompt"]["controls"]["key"] == "D minor" and saved["prompt"]["mood"] == "sad"
     assert saved["controls"]["tempo"] == 60 and saved["controls"]["instruments"] == [40, 41, 42]
+    assert saved["options"]["style_guidance"] == 2.0  # genre "chorale" and the sentence: guided
     for name in ("meter", "tempo", "instruments", "bars"):
         if name in saved["adherence"]:
             assert saved["adherence"][name]["pass"]
