@@ -52,7 +52,7 @@ def style_row(data: str, folder: Path, samples: list, field: str, label: str, cl
         references[(field, label)] = (ref_feats, compare.mean_of(compare.real_vs_real(ref_feats), "oa"))
     ref_feats, ceiling = references[(field, label)]
     overlap = compare.mean_of(compare.compare_sets(set_features(samples), ref_feats), "oa")
-    return {"style": folder.name if folder.name == label else f"{folder.name} ({field} {label})", "field": field,
+    return {"style": f"{folder.name} ({field} {label})", "field": field,
             "label": label, "samples": len(samples), "recognised": scored["as_asked"], "asked": scored["asked"],
             "real_recognised": real["as_asked"] if real else None, "real_asked": real["asked"] if real else None,
             "overlap": overlap, "ceiling": ceiling}
@@ -63,7 +63,10 @@ def main(argv=None) -> None:
     ap.add_argument("samples", nargs="+", help="folders of style folders (benchmarks/style_samples.py --out)")
     ap.add_argument("--data", default="runs/full/data", help="the dataset the model was trained on")
     ap.add_argument("--out", help="write the rows as JSON here")
+    ap.add_argument("--rows", help="only print the table of rows saved earlier with --out")
     args = ap.parse_args(argv)
+    if args.rows:
+        return print_table(json.loads(Path(args.rows).read_text()))
 
     classifiers, held_out = {}, {}
     real = load_set(f"{args.data}:validation").samples
@@ -83,18 +86,31 @@ def main(argv=None) -> None:
             matches = [novelty.sample_match(index, s.score) for s in samples if s.score is not None]
             copies = novelty.novelty_summary(matches, n=index.n)["share_copying"]
             guidance = json.loads(next(folder.glob("*.json")).read_text())["options"].get("style_guidance", 1.0)
-            for field, label in asked_labels(folder):
+            for k, (field, label) in enumerate(asked_labels(folder)):
                 rows.append(style_row(args.data, folder, samples, field, label, classifiers, held_out, references)
-                            | {"set": str(root), "guidance": guidance, "copies": copies})
+                            | {"set": str(root), "guidance": guidance, "copies": copies, "primary": k == 0})
 
+    print_table(rows)
+    if args.out:
+        write_json(args.out, rows)
+
+
+def print_table(rows: list[dict]) -> None:
+    """The rows as markdown, then per set of samples the totals over each style's first label (its
+    collection where one was asked, else its composer)."""
     print("\n| style | guidance | recognised | real held-out recognised | overlap | ceiling | copies >= 4 bars |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         real = f"{r['real_recognised']} / {r['real_asked']}" if r["real_asked"] else "n/a"
         print(f"| {r['style']} | {r['guidance']:g} | {r['recognised']} / {r['asked']} | {real} | {r['overlap']:.3f} | "
               f"{r['ceiling']:.3f} | {r['copies']:.0%} |")
-    if args.out:
-        write_json(args.out, rows)
+    print()
+    for name in dict.fromkeys(r["set"] for r in rows):
+        first = [r for r in rows if r["set"] == name and r.get("primary", True)]
+        n = len(first)
+        print(f"{name}: {n} styles, recognised {sum(r['recognised'] for r in first)} / {sum(r['asked'] for r in first)}, "
+              f"mean overlap {sum(r['overlap'] for r in first) / n:.3f} (mean ceiling "
+              f"{sum(r['ceiling'] for r in first) / n:.3f}), copies >= 4 bars {sum(r['copies'] for r in first) / n:.1%}")
 
 
 if __name__ == "__main__":
