@@ -79,3 +79,15 @@ def test_whole_sequences_stay_grammatical_across_sliding_windows(random_model):
         grammar = RemiGrammar(tok, Constraints(opts.controls.meter, None, None, opts.bars), music_start=n)
         assert grammar.first_violation(gen.ids[:n], gen.ids[n:]) is None
         assert measure_bars(gen.score) == opts.bars
+
+
+def test_one_four_is_never_chosen_unasked_but_can_be_asked(random_model):
+    """POP909 marks beats as 1/4 bars; a model trained on it would write "16 bars" of single beats."""
+    tok = random_model.tokenizer
+    one_four = [i for i in tok.ids_of_type("TimeSig") if tok.value_of(i) == "1/4"]
+    assert one_four
+    free = RemiGrammar(tok, Constraints(), music_start=1)
+    asked = RemiGrammar(tok, Constraints(meter="1/4"), music_start=1)
+    after_bar = [tok.bos_id, tok.bar_id]
+    assert not free.allowed(after_bar)[one_four].any() and free.allowed(after_bar).sum() > 1
+    assert asked.allowed(after_bar)[one_four].all()
