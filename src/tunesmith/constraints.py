@@ -126,9 +126,9 @@ class RemiGrammar(LogitsProcessor):
         st.any_note = st.position >= 0 or any(self.type_of[i] == "Position" for i in music)
         return st
 
-    def allowed(self, seq: list[int]) -> torch.Tensor:
-        """Boolean mask of the tokens allowed next after `seq`."""
-        st, c, T = self.state(seq), self.c, self.types
+    def allowed(self, seq: list[int], st: GrammarState | None = None) -> torch.Tensor:
+        """Boolean mask of the tokens allowed next after `seq` (whose state, when already read, is `st`)."""
+        st, c, T = st or self.state(seq), self.c, self.types
         if len(seq) == self.bar_first_at:
             return self._bar_or_end(st)
         if st.last_type in ("EOS", "PAD"):
@@ -197,9 +197,10 @@ class RemiGrammar(LogitsProcessor):
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         rows = input_ids.tolist()
-        mask = torch.stack([self.allowed(seq) for seq in rows]).to(scores.device)
+        states = [self.state(seq) for seq in rows]
+        mask = torch.stack([self.allowed(seq, st) for seq, st in zip(rows, states)]).to(scores.device)
         if self.c.bars is not None:  # in the last bar, "go on to the next bar" means "end": Bar's mass goes to EOS
-            last = [r for r, seq in enumerate(rows) if self.state(seq).bars >= self.c.bars]
+            last = [r for r, st in enumerate(states) if st.bars >= self.c.bars]
             if last:
                 eos, bar = self.tok.eos_id, self.tok.bar_id
                 scores = scores.clone()

@@ -12,6 +12,8 @@ harder; g = 1 is plain conditioning. The unconditional branch keeps its own KV c
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from transformers import LogitsProcessor
 
@@ -20,8 +22,6 @@ from tunesmith.tokenizer import Controls
 
 def without_style(controls: Controls) -> Controls:
     """The controls a style-free prompt keeps: everything but collection, composer and genre."""
-    from dataclasses import replace
-
     return replace(controls, collection=None, composer=None, genre=None)
 
 

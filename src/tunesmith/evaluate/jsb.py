@@ -169,6 +169,11 @@ def model_config(cfg: JsbConfig) -> ModelConfig:
 PHASES = 16  # beat-phase cycle in 16th-note steps
 
 
+def shifted(ids: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, T) the token k positions back, PAD where there is none."""
+    return torch.cat([ids.new_full((ids.size(0), k), PAD), ids[:, :-k]], 1)[:, : ids.size(1)]
+
+
 def step_features(input_ids: torch.Tensor, step_offset: torch.Tensor | None = None):
     """(voice, phase, held), each (B, T), for windows `BOS S A T B S A T B ...` whose first time step is
     `step_offset` (B,) of its piece: the voice of each position (VOICES at BOS), the phase of its time
@@ -180,8 +185,7 @@ def step_features(input_ids: torch.Tensor, step_offset: torch.Tensor | None = No
     voice = torch.where(t == 0, VOICES, j % VOICES).expand(b, n)
     offset = step_offset if step_offset is not None else torch.zeros(b, dtype=torch.long)
     phase = (offset.to(input_ids.device)[:, None] + (j // VOICES)[None]) % PHASES
-    held = torch.cat([input_ids.new_full((b, VOICES - 1), PAD), input_ids[:, : n - VOICES + 1]], 1)
-    held = torch.where((t >= VOICES)[None], held, PAD)
+    held = torch.where((t >= VOICES)[None], shifted(input_ids, VOICES - 1), PAD)
     return voice, phase, held
 
 
@@ -263,11 +267,6 @@ class JsbLM(TunesmithLM):
             loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
                                    ignore_index=-100)
         return CausalLMOutputWithPast(loss=loss, logits=logits)
-
-
-def shifted(ids: torch.Tensor, k: int) -> torch.Tensor:
-    """(B, T) the token k positions back, PAD where there is none."""
-    return torch.cat([ids.new_full((ids.size(0), k), PAD), ids[:, :-k]], 1)[:, : ids.size(1)]
 
 
 def build_jsb_model(cfg: JsbConfig) -> JsbLM:
