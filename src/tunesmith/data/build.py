@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from tunesmith.data.beats import MIDI_SUFFIXES, beat_annotation_for
 from tunesmith.data.load import load_pieces
 from tunesmith.data.sources import SourceFile, iter_source_files
 from tunesmith.fileio import atomic_dir, write_bytes, write_json, write_jsonl
@@ -76,10 +77,10 @@ def default_cache_dir() -> Path:
 def _code_version() -> str:
     """A digest of the code that turns a file into cached pieces: changing it invalidates the cache."""
     from tunesmith import transcribe
-    from tunesmith.data import load, metadata
+    from tunesmith.data import beats, load, metadata
 
     digest = hashlib.sha1(CACHE_VERSION.encode())  # the music vocabulary (REMI_PARAMS) is in every key
-    for module in (load, metadata, transcribe):
+    for module in (beats, load, metadata, transcribe):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -89,8 +90,11 @@ CODE_VERSION = _code_version()
 
 def _cache_key(src: SourceFile) -> str:
     st = os.stat(src.path)
+    beats = beat_annotation_for(src.path) if src.path.lower().endswith(MIDI_SUFFIXES) else None
+    beats_st = os.stat(beats) if beats else None
     raw = json.dumps([CODE_VERSION, src.path, src.display, src.collection, list(src.labels),
-                      st.st_size, st.st_mtime_ns, repr(sorted(REMI_PARAMS.items()))])
+                      st.st_size, st.st_mtime_ns, repr(sorted(REMI_PARAMS.items())),
+                      [beats_st.st_size, beats_st.st_mtime_ns] if beats_st else None])
     return hashlib.sha1(raw.encode()).hexdigest()
 
 

@@ -30,6 +30,7 @@ from music21.abcFormat import ABCFile
 from music21.abcFormat import translate as abc_translate
 from music21.midi import translate as m21_midi_translate
 
+from tunesmith.data.beats import rebar_from_annotation
 from tunesmith.data.metadata import (
     COLLECTION_COMPOSERS, COLLECTION_GENRES, DEFAULT_TEMPO, R_FIELD_NOT_A_FORM, VOCAL_COLLECTIONS, KeyInfo, PieceMeta,
     choose_key, content_hash, count_notes, duration_seconds, estimate_key_from_histogram,
@@ -173,16 +174,17 @@ def load_midi(src: SourceFile) -> LoadResult:
         raise BadInputError(src.display, short_reason(e)) from None
     if count_notes(score) == 0:
         return LoadResult(skipped=[Skip(src.display, "no notes")])
-    return single_piece(src, score)
+    score, bars_note = rebar_from_annotation(score, src.path)
+    return single_piece(src, score, bars_source=bars_note or "file")
 
 
-def single_piece(src: SourceFile, score: symusic.Score) -> LoadResult:
+def single_piece(src: SourceFile, score: symusic.Score, bars_source: str = "file") -> LoadResult:
     """A file holding one piece with no notated metadata (MIDI, a transcription): labels + estimated key."""
     labels = dict(src.labels)
     title = labels.get("title")
     meta = _make_meta(src, 0, score, composer=normalize_composer(labels.get("composer")), title=title,
                       genre=normalize_genre(labels.get("genre")) or genre_from_title(title),
-                      key=midi_key(score), key_source="estimated")
+                      key=midi_key(score), key_source="estimated", bars_source=bars_source)
     return LoadResult(pieces=[(score, meta)])
 
 
@@ -448,13 +450,15 @@ def piece_from_music21(src: SourceFile, index: int, m21: stream.Stream, tune: Tu
 
 
 def _make_meta(src: SourceFile, index: int, score: symusic.Score, *, composer: str | None,
-               title: str | None, genre: str | None, key: str, key_source: str) -> PieceMeta:
+               title: str | None, genre: str | None, key: str, key_source: str,
+               bars_source: str = "file") -> PieceMeta:
     """PieceMeta with everything else measured from the symusic score."""
     return PieceMeta(
         source=src.display, index=index, collection=src.collection, composer=composer, title=title,
         genre=genre, key=key, key_source=key_source, time_signatures=time_signature_list(score),
         tempo=initial_tempo(score), programs=program_list(score), duration=duration_seconds(score),
         n_notes=count_notes(score), content_hash=content_hash(score), labels=dict(src.labels),
+        bars_source=bars_source,
     )
 
 

@@ -43,6 +43,7 @@ class PieceMeta:
     n_notes: int
     content_hash: str
     labels: dict[str, str] = field(default_factory=dict)
+    bars_source: str = "file"  # where the bar lines come from: the file's time signatures, or a beat annotation
 
     @property
     def piece_id(self) -> str:

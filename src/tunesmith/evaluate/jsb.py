@@ -273,6 +273,20 @@ def build_jsb_model(cfg: JsbConfig) -> JsbLM:
     return JsbLM(llama_config(model_config(cfg), PAD, BOS, EOS), cfg.dropout, cfg.step_features, cfg.relative_pitch)
 
 
+def with_relative_pitch(model: JsbLM, cfg: JsbConfig) -> JsbLM:
+    """`model` (trained without relative pitch) with the relative-pitch parts added, all zero: it predicts
+    exactly what `model` does until training moves them."""
+    grown = JsbLM(model.config, cfg.dropout, cfg.step_features, relative_pitch=True).to(next(model.parameters()).device)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    added = {"motion_emb.weight", "vertical_emb.weight", "held_head.weight", "above_head.weight"}
+    if unexpected or set(missing) - added:
+        raise TunesmithError(f"cannot add relative pitch: unexpected {unexpected[:3]}, missing {missing[:3]}")
+    with torch.no_grad():
+        for e in (grown.motion_emb, grown.vertical_emb):
+            e.weight.zero_()
+    return grown
+
+
 def training_batch(pieces: list[np.ndarray], cfg: JsbConfig, rng: random.Random) -> dict[str, torch.Tensor]:
     """Random windows of random pieces (weighted by length), randomly transposed, after BOS."""
     chosen = rng.choices(pieces, weights=[len(p) for p in pieces], k=cfg.batch_size)
@@ -454,7 +468,7 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
     write `out/model/` (when trained) and `out/result.json`; returns the result.
 
     `init_from`: a saved benchmark model to train further with `cfg`'s schedule (its architecture is
-    kept); the summary adds up the steps, tokens and minutes of both runs and keeps the earlier one.
+    kept, except that `cfg.relative_pitch` adds relative pitch to a model without it); the summary adds up the steps, tokens and minutes of both runs and keeps the earlier one.
     `transpositions` k > 0 also reports the transposition ensemble's NLL (evaluate_jsb)."""
     out = Path(out)
     eval_path = Path(eval_data or data)
@@ -466,7 +480,11 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
         start, before = None, None
         if init_from:
             start, saved, before = load_jsb_model(init_from)
-            cfg = replace(cfg, **{f: getattr(saved, f) for f in ARCHITECTURE})
+            grow = cfg.relative_pitch and not saved.relative_pitch
+            kept = {f: getattr(saved, f) for f in ARCHITECTURE}
+            cfg = replace(cfg, **{**kept, "relative_pitch": cfg.relative_pitch or saved.relative_pitch})
+            if grow:
+                start = with_relative_pitch(start, cfg)
         model, training = train_jsb(train_pieces, eval_pieces, cfg, progress=progress, model=start)
         if before:
             training = {**training, "continued_from": {"model": str(init_from), **before},
