@@ -52,3 +52,14 @@ def test_bench_jsb_command(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Music Transformer" in printed and "tunesmith" in printed
     assert json.loads((tmp_path / "run" / "result.json").read_text())["evaluation"]["tokens"] == 3 * 16 * 4
+    # two saved models evaluated together: each on its own row, and their average labelled as an ensemble
+    main(["bench", "jsb", "--data", str(tmp_path / "j.npz"), "--out", str(tmp_path / "run2"), "--max-steps", "3",
+          "--warmup-steps", "1", "--context-steps", "4", "--hidden-size", "16", "--layers", "1", "--heads", "2",
+          "--batch-size", "2", "--threads", "1", "--seed", "1"])
+    capsys.readouterr()
+    main(["bench", "jsb", "--data", str(tmp_path / "j.npz"), "--out", str(tmp_path / "ens"), "--model",
+          str(tmp_path / "run" / "model"), str(tmp_path / "run2" / "model"), "--eval-transpositions", "1"])
+    printed = capsys.readouterr().out
+    assert "ENSEMBLE of these 2 models" in printed and "not a single model" in printed
+    ens = json.loads((tmp_path / "ens" / "result.json").read_text())["ensemble"]
+    assert ens["members"] == 2 and ens["nll_per_token_ensemble"] <= max(ens["member_nll_per_token"])

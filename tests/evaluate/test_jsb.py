@@ -184,3 +184,21 @@ def test_a_plain_model_continues_with_relative_pitch_added(npz, tmp_path):
                              init_from=tmp_path / "a" / "model")
     assert more["config"]["relative_pitch"] and more["training"]["continued_from"]["steps"] == TINY.max_steps
     assert load_jsb_model(tmp_path / "b" / "model")[1].relative_pitch
+
+
+def test_an_ensemble_is_a_proper_mixture_of_its_members(npz, tmp_path):
+    from tunesmith.evaluate.jsb import evaluate_jsb_ensemble, mixture_nll
+
+    valid = load_jsb(npz, "valid")
+    members = [(build_jsb_model(replace(TINY, seed=s)), TINY) for s in (0, 1)]
+    for s, (model, _) in enumerate(members):
+        torch.manual_seed(s)
+        with torch.no_grad():  # two different models
+            model.lm_head.weight.normal_(0, 0.5)
+    result = evaluate_jsb_ensemble(members, valid, transpositions=1)
+    each = [token_logprobs(m, valid, c, d) for m, c in members for d in (-1, 0, 1)]
+    assert result["nll_per_token_ensemble"] == pytest.approx(mixture_nll(each))
+    assert result["member_nll_per_token"] == pytest.approx([evaluate_jsb(m, valid, c)["nll_per_token"] for m, c in members])
+    # Jensen: the mixture is at least as good as its members on average; one member alone is itself
+    assert result["nll_per_token_ensemble"] <= np.mean([-sum(x.sum() for x in e) / result["tokens"] for e in each]) + 1e-6
+    assert mixture_nll(each[:1]) == pytest.approx(-sum(x.sum() for x in each[0]) / result["tokens"])

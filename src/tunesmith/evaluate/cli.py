@@ -65,7 +65,8 @@ def cmd_listen_score(args) -> None:
 
 
 def cmd_bench_jsb(args) -> None:
-    from tunesmith.evaluate.jsb import JsbConfig, format_jsb_table, run_jsb_benchmark
+    from tunesmith.evaluate.jsb import (JsbConfig, format_jsb_ensemble_table, format_jsb_table, run_jsb_benchmark,
+                                       run_jsb_ensemble)
 
     if args.threads:
         import torch
@@ -78,10 +79,16 @@ def cmd_bench_jsb(args) -> None:
         given["step_features"] = False
     if args.relative_pitch is not None:
         given["relative_pitch"] = args.relative_pitch
+    if args.model and len(args.model) > 1:
+        result = run_jsb_ensemble(args.eval_data or args.data, args.out, args.model, split=args.eval_split,
+                                  transpositions=args.eval_transpositions)
+        print(format_jsb_ensemble_table(result))
+        print(f"result: {Path(args.out) / 'result.json'}")
+        return
     cfg = JsbConfig(**given)
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
-                               eval_data=args.eval_data, model_dir=args.model, init_from=args.init,
-                               transpositions=args.eval_transpositions)
+                               eval_data=args.eval_data, model_dir=args.model[0] if args.model else None,
+                               init_from=args.init, transpositions=args.eval_transpositions)
     print(format_jsb_table(result))
     print(f"result: {Path(args.out) / 'result.json'}")
 
@@ -169,7 +176,8 @@ def _add_bench(sub) -> None:
     j.add_argument("--train-split", default="train")
     j.add_argument("--eval-split", default="valid", help="split reported (e.g. valid, or test in another file)")
     j.add_argument("--eval-data", help="take the evaluation split from this .npz instead of --data")
-    j.add_argument("--model", help="evaluate this saved benchmark model instead of training one")
+    j.add_argument("--model", nargs="+", help="evaluate this saved benchmark model instead of training one; "
+                                            "several: their average, reported as an ensemble")
     j.add_argument("--eval-transpositions", type=int, default=0, metavar="K",
                    help="also report the NLL of the model averaged over the piece transposed by -K..+K semitones")
     j.add_argument("--init", help="train this saved benchmark model further (its architecture, this run's schedule "

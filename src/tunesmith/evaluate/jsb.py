@@ -326,6 +326,25 @@ def token_logprobs(model, pieces: list[np.ndarray], cfg: JsbConfig, shift: int =
     return out
 
 
+def mixture_nll(members: list[list[np.ndarray]]) -> float:
+    """NLL per token of the equal-weight mixture of several members' token probabilities, each member a
+    list of per-piece log-probability arrays (token_logprobs) over the same tokens. Every member scores
+    every token, so the mixture is itself a proper left-to-right model of them."""
+    tokens = sum(len(x) for x in members[0])
+    total = 0.0
+    for k in range(len(members[0])):
+        stacked = torch.from_numpy(np.stack([m[k] for m in members]))
+        total += float((torch.logsumexp(stacked, 0) - math.log(len(members))).sum())
+    return -total / tokens
+
+
+def _check_transpositions(pieces: list[np.ndarray], transpositions: int) -> None:
+    for k, piece in enumerate(pieces):
+        if transpositions and any(allowed_shift(piece, d) != d for d in (-transpositions, transpositions)):
+            raise TunesmithError(f"piece {k} leaves the MIDI range when transposed by ±{transpositions}: "
+                                 "use fewer transpositions")
+
+
 def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: int = 8, progress: bool = False,
                  transpositions: int = 0) -> dict:
     """NLL per token over whole pieces (BOS given, every voice token scored).
@@ -335,23 +354,31 @@ def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: in
     must all keep every piece in MIDI range), each prediction mapped back to the original pitches. That
     average is itself a proper left-to-right model of the same tokens, so its NLL is comparable; it costs
     2k+1 passes."""
-    for k, piece in enumerate(pieces):
-        if transpositions and any(allowed_shift(piece, d) != d for d in (-transpositions, transpositions)):
-            raise TunesmithError(f"piece {k} leaves the MIDI range when transposed by ±{transpositions}: "
-                                 "use fewer transpositions")
+    _check_transpositions(pieces, transpositions)
     single = token_logprobs(model, pieces, cfg, 0, batch_size, progress)
     tokens = int(sum(len(x) for x in single))
     result = {"pieces": len(pieces), "tokens": tokens, "nll_per_token": float(-sum(x.sum() for x in single) / tokens)}
     if transpositions:
-        by_shift = {0: single}
-        for shift in [d for d in range(-transpositions, transpositions + 1) if d]:
-            by_shift[shift] = token_logprobs(model, pieces, cfg, shift, batch_size, progress)
-        total = 0.0
-        for k in range(len(pieces)):  # the same 2k+1 members for every token: the average stays a proper model
-            stacked = torch.from_numpy(np.stack([by_shift[d][k] for d in by_shift]))
-            total += float((torch.logsumexp(stacked, 0) - math.log(len(by_shift))).sum())
-        result.update(transpositions=transpositions, nll_per_token_transposed=-total / tokens)
+        others = [token_logprobs(model, pieces, cfg, d, batch_size, progress)
+                  for d in range(-transpositions, transpositions + 1) if d]
+        result.update(transpositions=transpositions, nll_per_token_transposed=mixture_nll([single, *others]))
     return result
+
+
+def evaluate_jsb_ensemble(members: list[tuple[torch.nn.Module, JsbConfig]], pieces: list[np.ndarray],
+                          transpositions: int = 0, batch_size: int = 8, progress: bool = False) -> dict:
+    """NLL per token of several saved models averaged (each also over transpositions -k..+k when k > 0),
+    beside each member's own figure: an ensemble, reported as one and never as a single model's result."""
+    _check_transpositions(pieces, transpositions)
+    logprobs, each = [], []
+    for model, cfg in members:
+        own = [token_logprobs(model, pieces, cfg, d, batch_size, progress)
+               for d in range(-transpositions, transpositions + 1)]
+        each.append(float(-sum(x.sum() for x in own[transpositions]) / sum(len(x) for x in own[transpositions])))
+        logprobs += own
+    return {"pieces": len(pieces), "tokens": int(sum(len(x) for x in logprobs[0])), "members": len(members),
+            "transpositions": transpositions, "member_nll_per_token": each,
+            "nll_per_token_ensemble": mixture_nll(logprobs)}
 
 
 def _optimizer(model, cfg: JsbConfig) -> torch.optim.Optimizer:
@@ -468,7 +495,8 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
     write `out/model/` (when trained) and `out/result.json`; returns the result.
 
     `init_from`: a saved benchmark model to train further with `cfg`'s schedule (its architecture is
-    kept, except that `cfg.relative_pitch` adds relative pitch to a model without it); the summary adds up the steps, tokens and minutes of both runs and keeps the earlier one.
+    kept, except that `cfg.relative_pitch` adds relative pitch to a model without it); the summary adds
+    up the steps, tokens and minutes of both runs and keeps the earlier one.
     `transpositions` k > 0 also reports the transposition ensemble's NLL (evaluate_jsb)."""
     out = Path(out)
     eval_path = Path(eval_data or data)
@@ -496,3 +524,31 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
               "evaluation": evaluation, "paper": dict(PAPER_TABLE), "threads": torch.get_num_threads()}
     write_json(out / "result.json", result)
     return result
+
+
+def run_jsb_ensemble(data: str | Path, out: str | Path, model_dirs: list[str | Path], split: str = "valid",
+                     transpositions: int = 0, progress: bool = True) -> dict:
+    """Evaluate several saved benchmark models averaged (evaluate_jsb_ensemble) on `split` of `data`;
+    writes `out/result.json` and returns the result."""
+    pieces = load_jsb(data, split)
+    members = [load_jsb_model(folder)[:2] for folder in model_dirs]
+    evaluation = evaluate_jsb_ensemble(members, pieces, transpositions, progress=progress)
+    result = {"data": str(data), "split": split, "models": [str(m) for m in model_dirs], "ensemble": evaluation,
+              "paper": dict(PAPER_TABLE), "threads": torch.get_num_threads()}
+    write_json(Path(out) / "result.json", result)
+    return result
+
+
+def format_jsb_ensemble_table(result: dict) -> str:
+    """The paper's single models, each member alone, and the ensemble, labelled as one."""
+    ens = result["ensemble"]
+    k = ens["transpositions"]
+    rows = [(name, f"{v:.3f}") for name, v in PAPER_TABLE]
+    rows += [(f"tunesmith model {folder}", f"{v:.3f}") for folder, v in zip(result["models"], ens["member_nll_per_token"])]
+    label = f"ENSEMBLE of these {ens['members']} models" + (f", each over transpositions -{k}..+{k}" if k else "")
+    rows.append((f"{label} ({ens['members'] * (2 * k + 1)} passes; not a single model)", f"{ens['nll_per_token_ensemble']:.3f}"))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"JSB chorales, {result['split']} split of {result['data']}: NLL per token "
+             f"({ens['pieces']} pieces, {ens['tokens']} tokens)", f"{'model':{width}}  NLL/token",
+             f"{'-' * width}  ---------"]
+    return "\n".join(lines + [f"{name:{width}}  {value:>9}" for name, value in rows])
