@@ -139,7 +139,7 @@ class RemiGrammar(LogitsProcessor):
             return self.timesig_ok.clone()
         if st.last_type == "TimeSig":
             mask = T["Position"].clone()
-            last_bar = c.bars is not None and st.bars >= c.bars
+            last_bar = self._in_last_bar(st)
             if st.any_note and not last_bar:  # empty bars may follow music; the first and last bars hold notes
                 mask |= self._bar_or_end(st)
             if last_bar:  # the last bar opens on its first beat: a model that wanted to stop cannot put off
@@ -163,7 +163,7 @@ class RemiGrammar(LogitsProcessor):
         if st.last_type == "Velocity":
             return T["Duration"].clone()
         if st.last_type == "Duration":
-            if c.bars is not None and st.bars >= c.bars and st.meter and st.position >= bar_positions(st.meter) - 1:
+            if self._in_last_bar(st) and st.meter and st.position >= bar_positions(st.meter) - 1:
                 return self.eos.clone()  # the piece's very last position: end rather than stack a cluster there
             mask = T["Position"] | self._bar_or_end(st)
             if len(st.pitches_here) < self.c.max_notes_per_position:
@@ -176,7 +176,11 @@ class RemiGrammar(LogitsProcessor):
         """A new bar, or the end: with a bar budget, EOS exactly when it is spent."""
         if self.c.bars is None:
             return self.types["Bar"] | self.eos
-        return self.eos.clone() if st.bars >= self.c.bars else self.types["Bar"].clone()
+        return self.eos.clone() if self._in_last_bar(st) else self.types["Bar"].clone()
+
+    def _in_last_bar(self, st: GrammarState) -> bool:
+        """Whether the bar budget is spent: the music is in the last requested bar."""
+        return self.c.bars is not None and st.bars >= self.c.bars
 
     def _positions_beyond(self, st: GrammarState) -> torch.Tensor:
         """Position tokens not after the current one, or past the bar's end."""
@@ -199,12 +203,11 @@ class RemiGrammar(LogitsProcessor):
         rows = input_ids.tolist()
         states = [self.state(seq) for seq in rows]
         mask = torch.stack([self.allowed(seq, st) for seq, st in zip(rows, states)]).to(scores.device)
-        if self.c.bars is not None:  # in the last bar, "go on to the next bar" means "end": Bar's mass goes to EOS
-            last = [r for r, st in enumerate(states) if st.bars >= self.c.bars]
-            if last:
-                eos, bar = self.tok.eos_id, self.tok.bar_id
-                scores = scores.clone()
-                scores[last, eos] = torch.logaddexp(scores[last, eos], scores[last, bar])
+        last = [r for r, st in enumerate(states) if self._in_last_bar(st)]
+        if last:  # in the last bar, "go on to the next bar" means "end": Bar's mass goes to EOS
+            eos, bar = self.tok.eos_id, self.tok.bar_id
+            scores = scores.clone()
+            scores[last, eos] = torch.logaddexp(scores[last, eos], scores[last, bar])
         width = min(scores.size(-1), mask.size(-1))
         out = torch.full_like(scores, float("-inf"))
         out[:, :width] = torch.where(mask[:, :width], scores[:, :width], torch.full_like(scores[:, :width], float("-inf")))

@@ -26,10 +26,10 @@ MAX_BEATS_PER_BAR = 12  # longest bar written as N/4 (the tokenizer's vocabulary
 
 def beat_annotation_for(midi_path: str | Path) -> Path | None:
     """The beat annotation that belongs to a MIDI file: `beat_midi.txt` in its folder when the folder
-    holds no other MIDI file (POP909's `<id>/<id>.mid` layout); otherwise None."""
+    holds no other MIDI file (POP909's `<id>/<id>.mid` layout); otherwise (or for any other file) None."""
     path = Path(midi_path)
     annotation = path.parent / BEAT_FILE
-    if not annotation.is_file():
+    if path.suffix.lower() not in MIDI_SUFFIXES or not annotation.is_file():
         return None
     midis = [p for p in path.parent.iterdir() if p.suffix.lower() in MIDI_SUFFIXES]
     return annotation if len(midis) == 1 else None
@@ -89,8 +89,7 @@ def rebar(score: symusic.Score, beat_seconds: np.ndarray, downbeat: np.ndarray) 
     out = score.shift_time(shift)
     if out.tempos and score.tempos and min(t.time for t in score.tempos) == 0:
         out.tempos[0].time = 0  # the tempo in force from the start
-    signatures, tick = [], first + shift
-    signatures.append(symusic.TimeSignature(0, lengths[0], 4))
+    signatures, tick = [symusic.TimeSignature(0, lengths[0], 4)], first + shift
     for before, length in zip(lengths, lengths[1:]):
         tick += before * score.tpq
         if length != before:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from tunesmith.data.beats import MIDI_SUFFIXES, beat_annotation_for
+from tunesmith.data.beats import beat_annotation_for
 from tunesmith.data.load import load_pieces
 from tunesmith.data.sources import SourceFile, iter_source_files
 from tunesmith.fileio import atomic_dir, write_bytes, write_json, write_jsonl
@@ -90,7 +90,7 @@ CODE_VERSION = _code_version()
 
 def _cache_key(src: SourceFile) -> str:
     st = os.stat(src.path)
-    beats = beat_annotation_for(src.path) if src.path.lower().endswith(MIDI_SUFFIXES) else None
+    beats = beat_annotation_for(src.path)
     beats_st = os.stat(beats) if beats else None
     raw = json.dumps([CODE_VERSION, src.path, src.display, src.collection, list(src.labels),
                       st.st_size, st.st_mtime_ns, repr(sorted(REMI_PARAMS.items())),

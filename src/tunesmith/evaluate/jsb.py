@@ -355,14 +355,25 @@ def evaluate_jsb(model, pieces: list[np.ndarray], cfg: JsbConfig, batch_size: in
     average is itself a proper left-to-right model of the same tokens, so its NLL is comparable; it costs
     2k+1 passes."""
     _check_transpositions(pieces, transpositions)
-    single = token_logprobs(model, pieces, cfg, 0, batch_size, progress)
+    by_shift = _logprobs_by_shift(model, pieces, cfg, transpositions, batch_size, progress)
+    single = by_shift[transpositions]
     tokens = int(sum(len(x) for x in single))
-    result = {"pieces": len(pieces), "tokens": tokens, "nll_per_token": float(-sum(x.sum() for x in single) / tokens)}
+    result = {"pieces": len(pieces), "tokens": tokens, "nll_per_token": _nll(single)}
     if transpositions:
-        others = [token_logprobs(model, pieces, cfg, d, batch_size, progress)
-                  for d in range(-transpositions, transpositions + 1) if d]
-        result.update(transpositions=transpositions, nll_per_token_transposed=mixture_nll([single, *others]))
+        result.update(transpositions=transpositions, nll_per_token_transposed=mixture_nll(by_shift))
     return result
+
+
+def _logprobs_by_shift(model, pieces: list[np.ndarray], cfg: JsbConfig, transpositions: int, batch_size: int,
+                       progress: bool) -> list[list[np.ndarray]]:
+    """token_logprobs for the pieces transposed by -k..+k (index k: untransposed)."""
+    return [token_logprobs(model, pieces, cfg, d, batch_size, progress)
+            for d in range(-transpositions, transpositions + 1)]
+
+
+def _nll(logprobs: list[np.ndarray]) -> float:
+    """NLL per token of per-piece log-probability arrays."""
+    return float(-sum(x.sum() for x in logprobs) / sum(len(x) for x in logprobs))
 
 
 def evaluate_jsb_ensemble(members: list[tuple[torch.nn.Module, JsbConfig]], pieces: list[np.ndarray],
@@ -372,9 +383,8 @@ def evaluate_jsb_ensemble(members: list[tuple[torch.nn.Module, JsbConfig]], piec
     _check_transpositions(pieces, transpositions)
     logprobs, each = [], []
     for model, cfg in members:
-        own = [token_logprobs(model, pieces, cfg, d, batch_size, progress)
-               for d in range(-transpositions, transpositions + 1)]
-        each.append(float(-sum(x.sum() for x in own[transpositions]) / sum(len(x) for x in own[transpositions])))
+        own = _logprobs_by_shift(model, pieces, cfg, transpositions, batch_size, progress)
+        each.append(_nll(own[transpositions]))
         logprobs += own
     return {"pieces": len(pieces), "tokens": int(sum(len(x) for x in logprobs[0])), "members": len(members),
             "transpositions": transpositions, "member_nll_per_token": each,
@@ -475,12 +485,16 @@ def format_jsb_table(result: dict) -> str:
         k = ours["transpositions"]
         rows.append((f"  the same model, averaged over transpositions -{k}..+{k} ({2 * k + 1} passes)",
                      f"{ours['nll_per_token_transposed']:.3f}"))
+    return _table(result, ours, rows)
+
+
+def _table(result: dict, evaluation: dict, rows: list[tuple[str, str]]) -> str:
+    """The benchmark's header, then one (model, NLL/token) line per row."""
     width = max(len(r[0]) for r in rows)
     lines = [f"JSB chorales, {result['split']} split of {result['data']}: NLL per token "
-             f"({ours['pieces']} pieces, {ours['tokens']} tokens)", f"{'model':{width}}  NLL/token",
+             f"({evaluation['pieces']} pieces, {evaluation['tokens']} tokens)", f"{'model':{width}}  NLL/token",
              f"{'-' * width}  ---------"]
-    lines += [f"{name:{width}}  {value:>9}" for name, value in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + [f"{name:{width}}  {value:>9}" for name, value in rows])
 
 
 ARCHITECTURE = ("context_steps", "hidden_size", "num_layers", "num_heads", "intermediate_size", "step_features",
@@ -547,8 +561,4 @@ def format_jsb_ensemble_table(result: dict) -> str:
     rows += [(f"tunesmith model {folder}", f"{v:.3f}") for folder, v in zip(result["models"], ens["member_nll_per_token"])]
     label = f"ENSEMBLE of these {ens['members']} models" + (f", each over transpositions -{k}..+{k}" if k else "")
     rows.append((f"{label} ({ens['members'] * (2 * k + 1)} passes; not a single model)", f"{ens['nll_per_token_ensemble']:.3f}"))
-    width = max(len(r[0]) for r in rows)
-    lines = [f"JSB chorales, {result['split']} split of {result['data']}: NLL per token "
-             f"({ens['pieces']} pieces, {ens['tokens']} tokens)", f"{'model':{width}}  NLL/token",
-             f"{'-' * width}  ---------"]
-    return "\n".join(lines + [f"{name:{width}}  {value:>9}" for name, value in rows])
+    return _table(result, ens, rows)
