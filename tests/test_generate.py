@@ -5,6 +5,7 @@ import soundfile
 import symusic
 
 import tunesmith
+from conftest import corpus_score
 from tunesmith.adherence import all_pass
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.generate import GenerationOptions, save_generation
@@ -129,6 +130,24 @@ def test_an_instrument_foreign_to_the_style_is_voiced_not_conditioned(model):
     assert gen.ids.count(model.tokenizer.vocab["Program_110"]) == 0  # the model wrote the choir part
     own = model.generate(GenerationOptions(controls=Controls(collection="bach", instruments=(52,)), bars=4))[0]
     assert "written_as" not in own.report["instruments"]
+
+
+def test_export_ships_half_precision_and_keeps_the_model_card(tiny_model, tmp_path):
+    import torch
+
+    from tunesmith.generate import export
+
+    out = tmp_path / "shipped"
+    out.mkdir()
+    (out / "MODEL_CARD.md").write_text("# card\n")
+    (out / "stale.safetensors").write_text("old")
+    export(tiny_model[0], out, dtype="bf16")
+    assert (out / "MODEL_CARD.md").read_text() == "# card\n" and not (out / "stale.safetensors").exists()
+    full, half = tunesmith.load(tiny_model[0]), tunesmith.load(out)
+    ids = torch.from_numpy(full.tokenizer.encode_music(corpus_score("bach/bwv66.6"))[:64].astype("int64"))[None]
+    with torch.no_grad():
+        a, b = full.model(ids).logits.float(), half.model(ids).logits.float()
+    assert a.argmax(-1).eq(b.argmax(-1)).float().mean() > 0.9 and (a - b).abs().max() < 0.5
 
 
 def test_bundled_model_irish_tune_for_fiddle():

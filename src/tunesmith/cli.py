@@ -97,7 +97,10 @@ def format_adherence(report: dict) -> str:
 def cmd_export(args) -> None:
     from tunesmith.generate import export
 
-    print(export(args.model, args.out, args.dtype))
+    out = export(args.model, args.out, args.dtype)
+    print(out)
+    for doc in sorted(out.glob("*.md")):
+        print(f"kept {doc}: its figures describe the weights it was written for; update them")
 
 
 def cmd_demo(args) -> None:

@@ -346,7 +346,8 @@ def tokens_per_second(gens: list[Generation]) -> float:
 
 def export(path: str | Path, out: str | Path, dtype: str = "bf16") -> Path:
     """Copy a model folder (e.g. a training run's best/) with its weights cast to bf16/fp16/fp32: the
-    form a model ships in (half the bytes; it loads back as fp32)."""
+    form a model ships in (half the bytes; it loads back as fp32). The folder `out` is replaced as a
+    whole, except the documents (`*.md`, e.g. a MODEL_CARD.md) it already holds: they are kept."""
     import shutil
 
     from tunesmith.fileio import atomic_dir
@@ -357,10 +358,13 @@ def export(path: str | Path, out: str | Path, dtype: str = "bf16") -> Path:
         raise TunesmithError(f"unknown dtype {dtype!r}; choose one of {', '.join(dtypes)}")
     model = load(path, device="cpu")
     out = Path(out)
+    documents = sorted(out.glob("*.md")) if out.is_dir() else []
     with atomic_dir(out) as tmp:
         save_weights(model.model, tmp, dtype=dtypes[dtype])
         save_model_config(model.config, tmp)
         model.tokenizer.save(tmp / "tokenizer")
         if (model.folder / "train.json").is_file():
             shutil.copy(model.folder / "train.json", tmp / "train.json")
+        for doc in documents:
+            shutil.copy(doc, tmp / doc.name)
     return out

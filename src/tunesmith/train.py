@@ -59,7 +59,7 @@ class TrainConfig:
 # command line picks one; any flag given beside it overrides that field. A plain size name (tiny,
 # mini, small, base) keeps TrainConfig's defaults.
 RECIPES: dict[str, dict] = {
-    # the bundled default model (src/tunesmith/models/default, MODEL_CARD.md): 48 min on 2 CPU cores
+    # the bundled default model (src/tunesmith/models/default, MODEL_CARD.md): 37 min on 2 CPU cores
     "default": dict(preset="mini", max_steps=5000, max_minutes=62.0, batch_size=16, lr=2e-3, warmup_steps=200,
                     eval_every=500),
 }

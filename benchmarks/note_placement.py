@@ -1,12 +1,15 @@
-"""Where do the notes fall? Share of onsets on the beat and on the eighth-note grid, per folder of MIDI.
+"""Where do the notes fall, in time and in pitch? Per folder of MIDI files: the share of notes on the
+beat and on the eighth-note grid, and the register drift from the first to the last quarter of a piece.
 
-    python benchmarks/beat_grid.py runs/ss-g1/pop909 runs/ss-new/pop909 runs/ss-new/pianomidi ...
+    python benchmarks/note_placement.py runs/ss-g1/pop909 runs/ss-new/pop909 runs/ss-new/pianomidi ...
 
-Made to check the POP909 re-barring (`tunesmith.data.beats`) where it matters to a listener: in a
-model's samples. Every note counts (a chord's notes each count); its onset is read in quarter notes
+The grid shares check the POP909 re-barring (`tunesmith.data.beats`) where it matters to a listener: in
+a model's samples. Every note counts (a chord's notes each count); its onset is read in quarter notes
 from the start of the file (every meter tunesmith writes for these styles is N/4, so bars start on a
 quarter). Chance, for onsets spread evenly over the tokenizer's 8 positions per beat: 12.5% on the
 beat, 25% on the eighth-note grid.
+Register drift: the mean pitch of the notes starting in the last quarter of a piece's duration minus
+that of the first quarter, in semitones, as mean ± standard deviation over the folder's files.
 The first folder is the baseline: "x baseline" is each folder's on-beat share divided by its.
 """
 
@@ -26,6 +29,18 @@ def onset_quarters(path: Path) -> np.ndarray:
     if not times:
         return np.zeros(0)
     return np.concatenate(times) / score.ticks_per_quarter
+
+
+def register_drift(path: Path) -> float:
+    """Mean pitch of the notes starting in the last quarter of the file minus that of the first quarter."""
+    score = symusic.Score(str(path))
+    notes = [t.notes.numpy() for t in score.tracks if len(t.notes)]
+    if not notes:
+        return float("nan")
+    time = np.concatenate([n["time"] for n in notes])
+    pitch = np.concatenate([n["pitch"] for n in notes]).astype(float)
+    end = time.max() + 1
+    return float(pitch[time >= 0.75 * end].mean() - pitch[time < 0.25 * end].mean())
 
 
 def grid_shares(onsets: np.ndarray) -> tuple[float, float]:
@@ -48,11 +63,13 @@ def main(argv=None) -> None:
             raise SystemExit(f"{folder}: no .mid files")
         onsets = [onset_quarters(f) for f in files]
         beat, eighth = grid_shares(np.concatenate(onsets))
-        rows.append((str(folder), len(files), sum(len(o) for o in onsets), beat, eighth))
+        drift = np.array([register_drift(f) for f in files])
+        rows.append((str(folder), len(files), sum(len(o) for o in onsets), beat, eighth,
+                     f"{np.nanmean(drift):+.1f} ± {np.nanstd(drift):.1f}"))
     base = rows[0][3]
-    print(f"{'folder':<40} {'files':>5} {'notes':>7} {'on beat':>8} {'on 8th':>7} {'x baseline':>10}")
-    for name, n, k, beat, eighth in rows:
-        print(f"{name:<40} {n:>5} {k:>7} {beat:>8.1%} {eighth:>7.1%} {beat / base:>10.2f}")
+    print(f"{'folder':<40} {'files':>5} {'notes':>7} {'on beat':>8} {'on 8th':>7} {'x baseline':>10} {'drift (st)':>11}")
+    for name, n, k, beat, eighth, drift in rows:
+        print(f"{name:<40} {n:>5} {k:>7} {beat:>8.1%} {eighth:>7.1%} {beat / base:>10.2f} {drift:>11}")
 
 
 if __name__ == "__main__":
