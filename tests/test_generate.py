@@ -132,6 +132,15 @@ def test_an_instrument_foreign_to_the_style_is_voiced_not_conditioned(model):
     assert "written_as" not in own.report["instruments"]
 
 
+def test_a_chorale_for_strings_is_written_for_choir_and_shared_out_by_register(model):
+    strings = Controls(collection="bach", instruments=(40, 41, 42))
+    gen = model.generate(GenerationOptions(controls=strings, bars=4, seed=0))[0]
+    assert gen.report["instruments"]["written_as"] == [52] and all_pass(gen.report), gen.report
+    score = symusic.Score.from_midi(gen.score.dumps_midi())
+    mean = {t.program: sum(n.pitch for n in t.notes) / t.note_num() for t in score.tracks if t.note_num()}
+    assert set(mean) == {40, 41, 42} and mean[40] > mean[41] > mean[42], mean
+
+
 def test_export_ships_half_precision_and_keeps_the_model_card(tiny_model, tmp_path):
     import torch
 

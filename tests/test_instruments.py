@@ -3,12 +3,14 @@
 import pytest
 
 from tunesmith.errors import TunesmithError
-from tunesmith.instruments import DRUMS, native_voicing, parse_instruments, program_name
+from conftest import corpus_score
+from tunesmith.instruments import DRUMS, native_voicing, parse_instruments, program_name, voice_by_register
 from tunesmith.tokenizer import Controls
 
-PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31},
+PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
                          "quartets": {"40,41,42": 16}},
-          "composer": {"beethoven": {"0": 25, "40,41,42": 16}}}
+          "composer": {"beethoven": {"0": 25, "40,41,42": 16}},
+          "genre": {"chorale": {"52": 338, "0,52": 31}}}
 
 
 def test_names_and_programs():
@@ -25,7 +27,10 @@ def test_names_and_programs():
     (Controls(collection="oneills1850", instruments=(0,)), None),  # the style's own instrument
     (Controls(collection="quartets", instruments=(0,)), None),  # the usual is an ensemble: no one part to take
     (Controls(composer="beethoven", collection="oneills1850", instruments=(40,)), None),  # the composer decides
-    (Controls(collection="oneills1850", instruments=(110, 0)), None),  # several instruments: as asked
+    (Controls(collection="oneills1850", instruments=(110, 0)), None),  # one of them is the style's own: as asked
+    (Controls(collection="oneills1850", instruments=(40, 42)), (0,)),  # none is: written as piano, shared out
+    (Controls(collection="bach", instruments=(40, 41, 42)), (52,)),  # one odd piece with a cello does not count
+    (Controls(genre="chorale", instruments=(40, 41, 42)), (52,)),  # the genre, when no collection is named
     (Controls(collection="oneills1850", instruments=(DRUMS,)), None),
     (Controls(collection="unknown", instruments=(110,)), None),
     (Controls(instruments=(110,)), None),
@@ -33,3 +38,22 @@ def test_names_and_programs():
 def test_native_voicing(controls, written):
     assert native_voicing(controls, PLAYED) == written
     assert native_voicing(controls, {}) is None  # a model saved without the table: always as asked
+
+
+def test_voice_by_register_shares_a_real_chorale_among_strings():
+    """bwv66.6's four voices for violin, viola and cello: the soprano on the violin, the bass on the cello,
+    every note kept once, the meter and tempo untouched."""
+    chorale = corpus_score("bach/bwv66.6")
+    voiced = voice_by_register(chorale, (42, 40, 41))
+    assert [t.program for t in voiced.tracks] == [40, 41, 42]  # high to low, whatever order they were asked in
+    assert voiced.note_num() == chorale.note_num() and len(voiced.time_signatures) == len(chorale.time_signatures)
+    part = {}
+    for track in voiced.tracks:
+        for n in track.notes:
+            part.setdefault((n.time, n.pitch), set()).add(track.program)
+    by_voice = {t.name: [part[(n.time, n.pitch)] for n in t.notes] for t in chorale.tracks}
+    assert all(40 in where for where in by_voice["Soprano"])
+    assert all(42 in where for where in by_voice["Bass"])
+    assert sum(41 in where for where in by_voice["Tenor"]) >= 0.9 * len(by_voice["Tenor"])
+    one = voice_by_register(chorale, (110,))
+    assert [t.program for t in one.tracks] == [110] and one.note_num() == chorale.note_num()

@@ -17,7 +17,7 @@ from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
-from tunesmith.instruments import native_voicing
+from tunesmith.instruments import native_voicing, voice_by_register
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
 from tunesmith.tokenizer import Controls, Tokenizer
 
@@ -168,8 +168,7 @@ class Model:
             raise TunesmithError(f"sample {k} decoded to a score without notes")
         written = self._written_as(opts.controls)
         if written:
-            for track in score.tracks:
-                track.program, track.is_drum, track.name = opts.controls.instruments[0], False, ""
+            score = voice_by_register(score, opts.controls.instruments)
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)

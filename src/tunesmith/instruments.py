@@ -58,25 +58,86 @@ def parse_instruments(text: str) -> tuple[int, ...]:
     return tuple(sorted({parse_instrument(part) for part in text.split(",") if part.strip()}))
 
 
+# Typical middle pitch (MIDI) of the instruments whose register differs from their GM family's, and of
+# each family of 8 programs: used only to order several instruments from high to low.
+REGISTER: dict[int, int] = {
+    40: 76, 41: 62, 42: 50, 43: 38, 47: 45,  # violin, viola, cello, contrabass, timpani
+    56: 70, 57: 52, 58: 40, 59: 70, 60: 58,  # trumpet, trombone, tuba, muted trumpet, horn
+    64: 72, 65: 66, 66: 58, 67: 50, 68: 74, 69: 64, 70: 48, 71: 64,  # saxophones, oboe, cor anglais, bassoon, clarinet
+    72: 86, 73: 76, 74: 74, 110: 74,  # piccolo, flute, recorder, fiddle
+}
+FAMILY_REGISTER = [60, 72, 60, 55, 36, 60, 60, 60, 66, 74, 62, 60, 60, 60, 62, 60]  # programs 0-7, 8-15, ...
+
+
+STYLE_SHARE = 0.05  # of a style's training pieces an instrument must play in to be part of the style
+
+
+def register(program: int) -> int:
+    """Typical middle pitch of a GM program (drums: 0)."""
+    return 0 if program == DRUMS else REGISTER.get(program, FAMILY_REGISTER[program // 8])
+
+
 def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
-    """The single instrument a style was written for in training, when the single instrument asked
-    was never part of that style there; None when the ask is in the style's own range (or unknown).
+    """The single instrument a style was written for in training, when the instruments asked were never
+    part of that style there; None when the ask is in the style's own range (or unknown).
 
     Example: the Irish tunes of the corpus are melodies with no instrument, read as piano (program 0);
     asked "for fiddle", the model writes the tune as the piano melody it learned and the output is
-    voiced for the fiddle, instead of conditioning on a pairing it never saw. `controls` is a
-    tokenizer.Controls; `instrumentation` is ControlVocab.instrumentation.
+    voiced for the fiddle, instead of conditioning on a pairing it never saw. Asked a chorale "for
+    strings" (violin, viola, cello), it writes the choir chorale it learned and `voice_by_register`
+    shares its notes among the strings. The style is read from the composer, else the collection, else
+    the genre. `controls` is a tokenizer.Controls; `instrumentation` is ControlVocab.instrumentation.
     """
     asked = controls.instruments
-    if not asked or len(asked) != 1 or asked[0] == DRUMS:
+    if not asked or DRUMS in asked:
         return None
-    for family, label in (("composer", controls.composer), ("collection", controls.collection)):
+    for family, label in (("composer", controls.composer), ("collection", controls.collection),
+                          ("genre", controls.genre)):
         played = instrumentation.get(family, {}).get(label) if label else None
         if not played:
             continue
-        programs = {int(p) for key in played for p in key.split(",")}
+        pieces: dict[int, int] = {}
+        for key, n in played.items():
+            for p in key.split(","):
+                pieces[int(p)] = pieces.get(int(p), 0) + n
+        # an instrument is part of the style when it plays in a share of its pieces, not in one odd one
+        programs = {p for p, n in pieces.items() if n >= max(2, STYLE_SHARE * sum(played.values()))}
         usual = max(played, key=played.get)
-        if asked[0] in programs or "," in usual:
+        if programs & set(asked) or "," in usual:
             return None
         return (int(usual),)
     return None
+
+
+def voice_by_register(score, programs: tuple[int, ...]):
+    """One track per asked program, the notes of `score` shared among them by register: each note goes
+    by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
+    lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
+    highest instrument, the next to the middle one and the bass to the lowest. A symusic Score with the same notes, tempos and time signatures."""
+    import numpy as np
+    import symusic
+
+    order = sorted(programs, key=register, reverse=True)
+    arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
+    out = score.copy()
+    out.tracks = symusic.core.TrackTickList()
+    if not arrays:
+        return out
+    notes = {k: np.concatenate([a[k] for a in arrays]) for k in ("time", "duration", "pitch", "velocity")}
+    start, end, pitch = notes["time"], notes["time"] + notes["duration"], notes["pitch"]
+    part = np.zeros(len(start), dtype=int)
+    index = np.arange(len(start))
+    for i in range(len(start)):
+        sounding = (start <= start[i]) & (end > start[i])
+        # 0 = the highest note sounding; of a unison, one note goes to each part
+        rank = int((pitch[sounding] > pitch[i]).sum() + ((pitch[sounding] == pitch[i]) & (index[sounding] < i)).sum())
+        m = int(sounding.sum())
+        lowest = m > 1 and rank == m - 1  # the bass line: the lowest instrument
+        part[i] = len(order) - 1 if lowest else min(len(order) - 1, rank * len(order) // m)
+    for k, program in enumerate(order):
+        mine = part == k
+        track = symusic.Track(name="", program=int(program), is_drum=False, ttype="tick")
+        track.notes = symusic.Note.from_numpy(time=start[mine], duration=notes["duration"][mine],
+                                              pitch=pitch[mine], velocity=notes["velocity"][mine])
+        out.tracks.append(track)
+    return out

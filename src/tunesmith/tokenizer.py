@@ -87,14 +87,14 @@ class ControlVocab:
     collections: list[str] = field(default_factory=list)
     composers: list[str] = field(default_factory=list)
     genres: list[str] = field(default_factory=list)
-    # what each known collection / composer was played on in training: {"collection": {label:
-    # {"0": pieces, "40,41,42": pieces, ...}}, "composer": {...}}; keys are sorted GM programs
+    # what each known collection / composer / genre was played on in training: {"collection": {label:
+    # {"0": pieces, "40,41,42": pieces, ...}}, "composer": {...}, "genre": {...}}; keys are sorted GM programs
     instrumentation: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metas: Iterable[dict], min_count: int = 1) -> "ControlVocab":
         counts: dict[str, dict[str, int]] = {"collection": {}, "composer": {}, "genre": {}}
-        played: dict[str, dict[str, dict[str, int]]] = {"collection": {}, "composer": {}}
+        played: dict[str, dict[str, dict[str, int]]] = {"collection": {}, "composer": {}, "genre": {}}
         for meta in metas:
             for name, table in counts.items():
                 if meta.get(name):
