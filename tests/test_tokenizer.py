@@ -85,11 +85,12 @@ def test_controls_from_metadata():
 
 
 def test_control_vocab_records_what_each_style_was_played_on():
-    metas = [{"collection": "bach", "composer": "bach", "programs": [52]}] * 5 + \
-            [{"collection": "bach", "composer": "bach", "programs": [0, 52]}] + \
+    metas = [{"collection": "bach", "composer": "bach", "genre": "chorale", "programs": [52]}] * 5 + \
+            [{"collection": "bach", "composer": "bach", "genre": "chorale", "programs": [0, 52]}] + \
             [{"collection": "rare", "composer": "bach", "programs": [40]}]
     vocab = ControlVocab.from_metadata(metas, min_count=5)
-    assert vocab.collections == ["bach"] and vocab.composers == ["bach"]
+    assert vocab.collections == ["bach"] and vocab.composers == ["bach"] and vocab.genres == ["chorale"]
     assert vocab.instrumentation == {"collection": {"bach": {"52": 5, "0,52": 1}},
-                                     "composer": {"bach": {"52": 5, "0,52": 1, "40": 1}}}
-    assert Tokenizer(vocab).vocab_size == Tokenizer(ControlVocab(["bach"], ["bach"], [])).vocab_size
+                                     "composer": {"bach": {"52": 5, "0,52": 1, "40": 1}},
+                                     "genre": {"chorale": {"52": 5, "0,52": 1}}}
+    assert Tokenizer(vocab).vocab_size == Tokenizer(ControlVocab(["bach"], ["bach"], ["chorale"])).vocab_size
