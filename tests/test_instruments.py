@@ -55,5 +55,10 @@ def test_voice_by_register_shares_a_real_chorale_among_strings():
     assert all(40 in where for where in by_voice["Soprano"])
     assert all(42 in where for where in by_voice["Bass"])
     assert sum(41 in where for where in by_voice["Tenor"]) >= 0.9 * len(by_voice["Tenor"])
-    one = voice_by_register(chorale, (110,))
-    assert [t.program for t in one.tracks] == [110] and one.note_num() == chorale.note_num()
+    with_drums = chorale.copy()
+    drums = with_drums.tracks[3].copy()
+    drums.is_drum, drums.name = True, "Drums"
+    with_drums.tracks.append(drums)
+    one = voice_by_register(with_drums, (110,))
+    assert sorted((t.is_drum, t.program) for t in one.tracks) == [(False, 110), (True, 0)]
+    assert one.note_num() == with_drums.note_num()  # the drum track is kept, not shared out

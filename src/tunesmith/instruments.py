@@ -113,7 +113,8 @@ def voice_by_register(score, programs: tuple[int, ...]):
     """One track per asked program, the notes of `score` shared among them by register: each note goes
     by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
     lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
-    highest instrument, the next to the middle one and the bass to the lowest. A symusic Score with the same notes, tempos and time signatures."""
+    highest instrument, the next to the middle one and the bass to the lowest. A symusic Score with the
+    same notes (drum tracks kept as they are), tempos and time signatures."""
     import numpy as np
     import symusic
 
@@ -121,6 +122,9 @@ def voice_by_register(score, programs: tuple[int, ...]):
     arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
     out = score.copy()
     out.tracks = symusic.core.TrackTickList()
+    for track in score.tracks:
+        if track.is_drum:  # drums have no register to share out: kept as they are
+            out.tracks.append(track.copy())
     if not arrays:
         return out
     notes = {k: np.concatenate([a[k] for a in arrays]) for k in ("time", "duration", "pitch", "velocity")}
