@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import re
 
+import numpy as np
+import symusic
 from pretty_midi.constants import INSTRUMENT_MAP
 
 from tunesmith.errors import TunesmithError
@@ -114,10 +116,7 @@ def voice_by_register(score, programs: tuple[int, ...]):
     by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
     lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
     highest instrument, the next to the middle one and the bass to the lowest. A symusic Score with the
-    same notes (drum tracks kept as they are), tempos and time signatures."""
-    import numpy as np
-    import symusic
-
+    same notes (drum tracks kept as they are), tempos and time signatures. `score` is in ticks."""
     order = sorted(programs, key=register, reverse=True)
     arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
     out = score.copy()
@@ -132,7 +131,7 @@ def voice_by_register(score, programs: tuple[int, ...]):
     part = np.zeros(len(start), dtype=int)
     index = np.arange(len(start))
     for i in range(len(start)):
-        sounding = (start <= start[i]) & (end > start[i])
+        sounding = ((start <= start[i]) & (end > start[i])) | (index == i)  # itself too, even if 0 long
         # 0 = the highest note sounding; of a unison, one note goes to each part
         rank = int((pitch[sounding] > pitch[i]).sum() + ((pitch[sounding] == pitch[i]) & (index[sounding] < i)).sum())
         m = int(sounding.sum())
