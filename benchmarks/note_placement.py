@@ -21,26 +21,18 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-
-def onset_quarters(path: Path) -> np.ndarray:
-    """The onset of every note in the file, in quarter notes."""
-    score = symusic.Score(str(path))
-    times = [t.notes.numpy()["time"] for t in score.tracks if len(t.notes)]
-    if not times:
-        return np.zeros(0)
-    return np.concatenate(times) / score.ticks_per_quarter
+from tunesmith.evaluate.features import note_arrays
 
 
-def register_drift(path: Path) -> float:
-    """Mean pitch of the notes starting in the last quarter of the file minus that of the first quarter."""
-    score = symusic.Score(str(path))
-    notes = [t.notes.numpy() for t in score.tracks if len(t.notes)]
-    if not notes:
-        return float("nan")
-    time = np.concatenate([n["time"] for n in notes])
-    pitch = np.concatenate([n["pitch"] for n in notes]).astype(float)
-    end = time.max() + 1
-    return float(pitch[time >= 0.75 * end].mean() - pitch[time < 0.25 * end].mean())
+def placement(path: Path) -> tuple[np.ndarray, float]:
+    """The onset of every note of the file in quarter notes, and its register drift: the mean pitch of
+    the notes starting in the last quarter of the file minus that of the notes in the first quarter."""
+    notes = note_arrays(symusic.Score(str(path)))
+    if not len(notes.onset):
+        return notes.onset, float("nan")
+    end = notes.onset.max() + 1e-9
+    late, early = notes.pitch[notes.onset >= 0.75 * end], notes.pitch[notes.onset < 0.25 * end]
+    return notes.onset, float(late.mean() - early.mean())
 
 
 def grid_shares(onsets: np.ndarray) -> tuple[float, float]:
@@ -61,9 +53,9 @@ def main(argv=None) -> None:
         files = sorted(folder.glob("*.mid"))
         if not files:
             raise SystemExit(f"{folder}: no .mid files")
-        onsets = [onset_quarters(f) for f in files]
+        onsets, drift = zip(*(placement(f) for f in files))
         beat, eighth = grid_shares(np.concatenate(onsets))
-        drift = np.array([register_drift(f) for f in files])
+        drift = np.array(drift)
         rows.append((str(folder), len(files), sum(len(o) for o in onsets), beat, eighth,
                      f"{np.nanmean(drift):+.1f} ± {np.nanstd(drift):.1f}"))
     base = rows[0][3]
