@@ -6,37 +6,21 @@ import numpy as np
 import pytest
 import torch
 
+from jsb_pieces import object_array, write_tiny_npz
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.evaluate.jsb import (BOS, PITCH0, REST, JsbConfig, build_jsb_model, evaluate_jsb, format_jsb_table,
                                    load_jsb, load_jsb_model, run_jsb_benchmark, serialise, step_features, token_logprobs,
                                    train_jsb, with_relative_pitch)
 
-# the step budget ends training; the time budget is only a guard, so a busy machine trains the same steps
-TINY = JsbConfig(context_steps=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, batch_size=8,
-                 max_steps=40, warmup_steps=4, lr=3e-3, max_minutes=10.0, eval_stride_steps=4, eval_every_minutes=99)
-
-
-def chorale_like(rng, steps: int) -> np.ndarray:
-    """Four voices holding chord tones for a quarter note (4 steps) each, some silence."""
-    chords = rng.choice([[72, 67, 64, 48], [74, 67, 62, 55], [72, 69, 65, 53]], size=steps // 4 + 1)
-    piece = np.repeat(chords, 4, axis=0)[:steps].astype(np.float32)
-    piece[rng.random(piece.shape) < 0.03] = np.nan
-    return piece
-
-
-def object_array(pieces) -> np.ndarray:
-    out = np.empty(len(pieces), dtype=object)
-    out[:] = pieces
-    return out
-
 
 @pytest.fixture(scope="module")
 def npz(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("jsb") / "tiny.npz"
-    np.savez(path, train=object_array([chorale_like(rng, int(n)) for n in rng.integers(24, 60, 12)]),
-             valid=object_array([chorale_like(rng, int(n)) for n in (20, 70)]))
-    return path
+    return write_tiny_npz(tmp_path_factory.mktemp("jsb") / "tiny.npz")
+
+
+# the step budget ends training; the time budget is only a guard, so a busy machine trains the same steps
+TINY = JsbConfig(context_steps=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, batch_size=8,
+                 max_steps=40, warmup_steps=4, lr=3e-3, max_minutes=10.0, eval_stride_steps=4, eval_every_minutes=99)
 
 
 def test_loader_and_serialisation(npz, tmp_path):

@@ -88,7 +88,8 @@ def cmd_bench_jsb(args) -> None:
     cfg = JsbConfig(**given)
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
                                eval_data=args.eval_data, model_dir=args.model[0] if args.model else None,
-                               init_from=args.init, transpositions=args.eval_transpositions)
+                               init_from=args.init, transpositions=args.eval_transpositions,
+                               teacher_dirs=args.distill_from, teacher_transpositions=args.distill_transpositions)
     print(format_jsb_table(result))
     print(f"result: {Path(args.out) / 'result.json'}")
 
@@ -182,6 +183,11 @@ def _add_bench(sub) -> None:
                    help="also report the NLL of the model averaged over the piece transposed by -K..+K semitones")
     j.add_argument("--init", help="train this saved benchmark model further (its architecture, this run's schedule "
                                   "flags); the reported steps and minutes include both runs")
+    j.add_argument("--distill-from", nargs="+", metavar="MODEL",
+                   help="train on these saved models' averaged predictions over the training pieces instead of the "
+                        "tokens alone (knowledge distillation; the result is one model, scored in one pass)")
+    j.add_argument("--distill-transpositions", type=int, default=0, metavar="K",
+                   help="the teacher reads each training piece transposed by -K..+K and averages")
     j.add_argument("--out", default="runs/jsb", help="folder for the model and result.json")
     j.add_argument("--minutes", type=float, help="training time budget")
     j.add_argument("--max-steps", type=_positive, help="optimizer steps (the cosine schedule follows steps or minutes, "

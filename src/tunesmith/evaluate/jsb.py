@@ -288,41 +288,53 @@ def with_relative_pitch(model: JsbLM, cfg: JsbConfig) -> JsbLM:
 
 
 def training_batch(pieces: list[np.ndarray], cfg: JsbConfig, rng: random.Random) -> dict[str, torch.Tensor]:
-    """Random windows of random pieces (weighted by length), randomly transposed, after BOS."""
-    chosen = rng.choices(pieces, weights=[len(p) for p in pieces], k=cfg.batch_size)
-    seqs, starts = [], []
-    for p in chosen:
-        start = rng.randrange(max(1, len(p) - cfg.context_steps + 1))
-        window = p[start: start + cfg.context_steps]
+    """Random windows of random pieces (weighted by length), randomly transposed, after BOS; with where each
+    came from (`piece_index`, `step_offset`, `shift`) for a teacher's targets."""
+    chosen = rng.choices(range(len(pieces)), weights=[len(p) for p in pieces], k=cfg.batch_size)
+    seqs, starts, shifts = [], [], []
+    for k in chosen:
+        start = rng.randrange(max(1, len(pieces[k]) - cfg.context_steps + 1))
+        window = pieces[k][start: start + cfg.context_steps]
         shift = allowed_shift(window, rng.randint(-cfg.transpose, cfg.transpose)) if cfg.transpose else 0
         seqs.append([BOS] + serialise(window, shift).tolist())
         starts.append(start)
-    return {**collate(seqs, PAD, [1] * len(seqs)), "step_offset": torch.tensor(starts)}
+        shifts.append(shift)
+    return {**collate(seqs, PAD, [1] * len(seqs)), "step_offset": torch.tensor(starts),
+            "piece_index": torch.tensor(chosen), "shift": torch.tensor(shifts)}
 
 
 @torch.no_grad()
-def token_logprobs(model, pieces: list[np.ndarray], cfg: JsbConfig, shift: int = 0, batch_size: int = 8,
-                   progress: bool = False) -> list[np.ndarray]:
-    """Log-probability of every token of every piece (transposed by `shift`), BOS given: the first
-    window scores what it holds, each later one the next `eval_stride_steps` steps with as much
-    earlier music as the context holds; every window is told the time step it starts at."""
+def window_logprobs(model, pieces: list[np.ndarray], cfg: JsbConfig, shift: int = 0, batch_size: int = 8,
+                    progress: bool = False):
+    """Yield (piece index, first token, end token, log-probabilities (end - first, V)) covering every token of
+    every piece (transposed by `shift`), BOS given: the first window scores what it holds, each later one
+    the next `eval_stride_steps` steps with as much earlier music as the context holds; every window is
+    told the time step it starts at."""
     device = next(model.parameters()).device
     model.eval()
     seqs = [serialise(p, shift) for p in pieces]
     jobs = [(k, start, end, scored) for k, seq in enumerate(seqs)
             for start, end, scored in window_spans(1, len(seq), cfg.max_len, VOICES * cfg.eval_stride_steps)]
     jobs.sort(key=lambda j: j[2] - j[1])  # similar lengths together: little padding
-    out = [np.zeros(len(seq)) for seq in seqs]
     for i in tqdm(range(0, len(jobs), batch_size), desc="scoring", unit="batch", disable=not progress):
         chunk = jobs[i: i + batch_size]
         batch = collate([[BOS] + seqs[k][start:end].tolist() for k, start, end, _ in chunk], PAD, [1] * len(chunk))
         with autocast(device, cfg.precision):
             logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device),
                            step_offset=torch.tensor([start // VOICES for _, start, _, _ in chunk])).logits
-        logp = torch.log_softmax(logits[:, :-1].float(), -1)  # (B, T-1, V): position j predicts token start + j
-        picked = logp.gather(-1, batch["labels"][:, 1:].clamp(min=0).to(device).unsqueeze(-1)).squeeze(-1).cpu()
+        logp = torch.log_softmax(logits[:, :-1].float(), -1).cpu()  # (B, T-1, V): position j predicts token start + j
         for row, (k, start, end, scored) in enumerate(chunk):
-            out[k][scored:end] = picked[row, scored - start: end - start].numpy()
+            yield k, scored, end, logp[row, scored - start: end - start]
+
+
+def token_logprobs(model, pieces: list[np.ndarray], cfg: JsbConfig, shift: int = 0, batch_size: int = 8,
+                   progress: bool = False) -> list[np.ndarray]:
+    """Log-probability of every token of every piece (transposed by `shift`), as window_logprobs scores it."""
+    seqs = [serialise(p, shift) for p in pieces]
+    out = [np.zeros(len(seq)) for seq in seqs]
+    for k, first, end, logp in window_logprobs(model, pieces, cfg, shift, batch_size, progress):
+        tokens = torch.from_numpy(seqs[k][first:end]).unsqueeze(-1)
+        out[k][first:end] = logp.gather(-1, tokens).squeeze(-1).numpy()
     return out
 
 
@@ -399,9 +411,10 @@ def _optimizer(model, cfg: JsbConfig) -> torch.optim.Optimizer:
 
 
 def train_jsb(train: list[np.ndarray], valid: list[np.ndarray] | None, cfg: JsbConfig,
-              progress: bool = True, log=print, model: JsbLM | None = None) -> tuple[torch.nn.Module, dict]:
+              progress: bool = True, log=print, model: JsbLM | None = None, teacher=None) -> tuple[torch.nn.Module, dict]:
     """Train the decoder on JSB pieces for the budget in `cfg` (a fresh one, or `model` further);
-    the model and a training summary."""
+    the model and a training summary. `teacher` (jsb_distill.Teacher, over `train`): learn its predicted
+    distributions instead of the tokens alone."""
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -419,9 +432,11 @@ def train_jsb(train: list[np.ndarray], valid: list[np.ndarray] | None, cfg: JsbC
         progress_share = max(step / cfg.max_steps, (time.time() - t0) / budget)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(int(progress_share * cfg.max_steps), schedule)
-        batch = {k: v.to(device) for k, v in training_batch(train, cfg, rng).items()}
+        batch = training_batch(train, cfg, rng)
+        where = {k: batch.pop(k) for k in ("piece_index", "shift")}
+        batch = {k: v.to(device) for k, v in batch.items()}
         with autocast(device, cfg.precision):
-            loss = model(**batch).loss
+            loss = model(**batch).loss if teacher is None else teacher.loss(model, batch, where)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -480,6 +495,10 @@ def format_jsb_table(result: dict) -> str:
     s = result.get("training", {})
     label = (f"tunesmith ({s['parameters'] / 1e6:.1f}M parameters, {s['minutes']:.0f} min on {s.get('device', 'cpu')})"
              if s else "tunesmith")
+    if "distilled_from" in s:
+        t = s["distilled_from"]
+        label += (f", trained on the averaged predictions of {len(t['models'])} model(s) over transpositions "
+                  f"-{t['transpositions']}..+{t['transpositions']}; one model, one pass")
     rows.append((label, f"{ours['nll_per_token']:.3f}"))
     if "nll_per_token_transposed" in ours:
         k = ours["transpositions"]
@@ -504,14 +523,17 @@ ARCHITECTURE = ("context_steps", "hidden_size", "num_layers", "num_heads", "inte
 def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbConfig(), train_split: str = "train",
                       eval_split: str = "valid", eval_data: str | Path | None = None,
                       model_dir: str | Path | None = None, progress: bool = True,
-                      init_from: str | Path | None = None, transpositions: int = 0) -> dict:
+                      init_from: str | Path | None = None, transpositions: int = 0,
+                      teacher_dirs: list[str | Path] | None = None, teacher_transpositions: int = 0) -> dict:
     """Train on `train_split` of `data` (or load `model_dir`), evaluate on `eval_split` of `eval_data or data`,
     write `out/model/` (when trained) and `out/result.json`; returns the result.
 
     `init_from`: a saved benchmark model to train further with `cfg`'s schedule (its architecture is
     kept, except that `cfg.relative_pitch` adds relative pitch to a model without it); the summary adds
     up the steps, tokens and minutes of both runs and keeps the earlier one.
-    `transpositions` k > 0 also reports the transposition ensemble's NLL (evaluate_jsb)."""
+    `transpositions` k > 0 also reports the transposition ensemble's NLL (evaluate_jsb).
+    `teacher_dirs`: train on those saved models' averaged predictions, each over -k..+k with k =
+    `teacher_transpositions` (jsb_distill); the result is still one model, scored in one pass."""
     out = Path(out)
     eval_path = Path(eval_data or data)
     eval_pieces = load_jsb(eval_path, eval_split)
@@ -527,7 +549,14 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
             cfg = replace(cfg, **{**kept, "relative_pitch": cfg.relative_pitch or saved.relative_pitch})
             if grow:
                 start = with_relative_pitch(start, cfg)
-        model, training = train_jsb(train_pieces, eval_pieces, cfg, progress=progress, model=start)
+        teacher = None
+        if teacher_dirs:
+            from tunesmith.evaluate.jsb_distill import build_teacher
+
+            teacher = build_teacher(teacher_dirs, train_pieces, teacher_transpositions, progress)
+        model, training = train_jsb(train_pieces, eval_pieces, cfg, progress=progress, model=start, teacher=teacher)
+        if teacher:
+            training["distilled_from"] = {**teacher.describe(), "teacher_train_nll": teacher.nll(train_pieces)}
         if before:
             training = {**training, "continued_from": {"model": str(init_from), **before},
                         **{k: training[k] + before.get(k, 0) for k in ("steps", "tokens_seen")},
