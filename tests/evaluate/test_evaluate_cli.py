@@ -63,3 +63,14 @@ def test_bench_jsb_command(tmp_path, capsys):
     assert "ENSEMBLE of these 2 models" in printed and "not a single model" in printed
     ens = json.loads((tmp_path / "ens" / "result.json").read_text())["ensemble"]
     assert ens["members"] == 2 and ens["nll_per_token_ensemble"] <= max(ens["member_nll_per_token"])
+    # one model trained on the two models' averaged predictions, labelled as one model
+    main(["bench", "jsb", "--data", str(tmp_path / "j.npz"), "--out", str(tmp_path / "student"), "--max-steps", "3",
+          "--warmup-steps", "1", "--context-steps", "4", "--hidden-size", "16", "--layers", "1", "--heads", "2",
+          "--batch-size", "2", "--threads", "1", "--distill-from", str(tmp_path / "run" / "model"),
+          str(tmp_path / "run2" / "model"), "--distill-transpositions", "1"])
+    assert "averaged predictions of 2 model(s)" in capsys.readouterr().out
+    for conflicting in (["--model", str(tmp_path / "run" / "model"), "--distill-from", str(tmp_path / "run2" / "model")],
+                        ["--distill-transpositions", "1"]):
+        with pytest.raises(SystemExit) as e:
+            main(["bench", "jsb", "--data", str(tmp_path / "j.npz"), *conflicting])
+        assert e.value.code == 2 and "--distill" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """JSB distillation: soft targets moved with the music, the teacher's mixture, and a student that learns it."""
 
+import random
 from dataclasses import replace
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_shifting_a_distribution_moves_the_pitches_with_the_music():
 
 
 def test_soft_cross_entropy_with_one_hot_targets_is_the_token_loss(npz, trained):
-    batch = training_batch(load_jsb(npz, "train"), TINY, __import__("random").Random(0))
+    batch = training_batch(load_jsb(npz, "train"), TINY, random.Random(0))
     batch.pop("piece_index"), batch.pop("shift")
     trained.eval()
     with torch.no_grad():
@@ -69,7 +70,7 @@ def test_the_teacher_is_the_transposition_mixture_mapped_back_to_the_piece(npz, 
     assert torch.equal(rows, shift_pitch_columns(teacher.targets[3][8:16], 1))
 
 
-def test_a_student_learns_the_teacher(npz, trained, tmp_path):
+def test_a_student_learns_the_teacher(npz, trained):
     train, valid = load_jsb(npz, "train"), load_jsb(npz, "valid")
     teacher = Teacher(teacher_distributions([(trained, TINY)], train), ["tiny"], 0)
     fresh = replace(TINY, seed=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tunesmith.errors import TunesmithError
 
 
 def cmd_evaluate_model(args) -> None:
@@ -79,6 +80,10 @@ def cmd_bench_jsb(args) -> None:
         given["step_features"] = False
     if args.relative_pitch is not None:
         given["relative_pitch"] = args.relative_pitch
+    if args.distill_from and args.model:
+        raise TunesmithError("--distill-from trains a model: give it without --model (which only evaluates)")
+    if args.distill_transpositions and not args.distill_from:
+        raise TunesmithError("--distill-transpositions needs --distill-from MODEL [MODEL ...]")
     if args.model and len(args.model) > 1:
         result = run_jsb_ensemble(args.eval_data or args.data, args.out, args.model, split=args.eval_split,
                                   transpositions=args.eval_transpositions)

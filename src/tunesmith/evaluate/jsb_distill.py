@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tunesmith.evaluate.jsb import (PITCH0, VOCAB_SIZE, VOICES, JsbConfig, _check_transpositions,
+from tunesmith.evaluate.jsb import (PITCH0, VOCAB_SIZE, VOICES, JsbConfig, _check_transpositions, _nll,
                                     load_jsb_model, serialise, window_logprobs)
 
 
@@ -88,9 +88,8 @@ class Teacher:
 
     def nll(self, pieces: list[np.ndarray]) -> float:
         """The teacher's own NLL per token on the pieces it was built from."""
-        total = sum(float(-torch.log(t.gather(-1, torch.from_numpy(serialise(p)).unsqueeze(-1))).sum())
-                    for t, p in zip(self.targets, pieces))
-        return total / sum(len(t) for t in self.targets)
+        return _nll([torch.log(t.gather(-1, torch.from_numpy(serialise(p)).unsqueeze(-1))).squeeze(-1).numpy()
+                     for t, p in zip(self.targets, pieces)])
 
     def describe(self) -> dict:
         return {"models": self.models, "transpositions": self.transpositions}
