@@ -23,7 +23,7 @@ def test_tiny_model_learns(tiny_model):
 
 
 def test_resume_continues_where_it_stopped(tmp_path, chorale_dataset):
-    cfg = TrainConfig(preset="tiny", max_steps=6, batch_size=2, eval_every=3, log_every=1, max_len=128)
+    cfg = TrainConfig(preset="tiny", max_steps=6, batch_size=2, eval_every=3, log_every=1, max_len=128, dropout=0.2)
     first = train(chorale_dataset, tmp_path / "run", cfg, progress=False)
     assert first["steps"] == 6
     more = train(chorale_dataset, tmp_path / "run", TrainConfig(preset="tiny", max_steps=10), resume=True,
@@ -33,6 +33,8 @@ def test_resume_continues_where_it_stopped(tmp_path, chorale_dataset):
     assert steps[-1] == 10 and 6 in steps and 7 in steps  # one log, no restart from 0
     saved = json.loads((tmp_path / "run" / "last" / "train.json").read_text())
     assert saved["max_len"] == 128  # the resumed run kept the original configuration
+    model = json.loads((tmp_path / "run" / "last" / "model.json").read_text())
+    assert model["max_len"] == 128 and model["dropout"] == 0.2  # --max-len and --dropout reach the model
 
 
 def test_max_minutes_bounds_a_run(tmp_path, chorale_dataset):

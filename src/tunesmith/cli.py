@@ -28,7 +28,8 @@ def cmd_train(args) -> None:
         raise TunesmithError("give the dataset folder once: `tunesmith train DATASET` or `--data DATASET`")
     cfg = recipe(args.preset, max_steps=args.max_steps, max_minutes=args.max_minutes, batch_size=args.batch_size,
                  grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
-                 seed=args.seed, precision=args.precision, max_len=args.max_len)
+                 seed=args.seed, precision=args.precision, max_len=args.max_len,
+                 dropout=args.dropout)
     cfg = replace(cfg, warmup_steps=min(cfg.warmup_steps, max(1, cfg.max_steps // 10)))
     summary = train(dataset, args.out, cfg, resume=args.resume)
     print(json.dumps(summary, indent=2))
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, default=None, help="optimizer steps (default 2000)")
     t.add_argument("--max-minutes", type=float, default=None)
     t.add_argument("--max-len", type=int, default=None, help="context length (default: the preset's)")
+    t.add_argument("--dropout", type=float, default=None,
+                   help="attention dropout (default: the preset's; 0 trains ~3x faster on a CPU)")
     t.add_argument("--batch-size", type=int, default=None, help="sequences per step (default 8)")
     t.add_argument("--grad-accum", type=int, default=None)
     t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 1e-3)")

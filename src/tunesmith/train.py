@@ -36,6 +36,7 @@ from tunesmith.tokenizer import Controls, Tokenizer
 class TrainConfig:
     preset: str = "small"  # model size preset (tunesmith.model.PRESETS)
     max_len: int | None = None  # context length; None = the preset's
+    dropout: float | None = None  # attention dropout; None = the preset's (on a CPU, 0.1 costs ~3x: model_speed.py)
     max_steps: int = 2000  # optimizer steps (the cosine schedule spans these)
     max_minutes: float | None = None  # stop after this many minutes of training, whatever the step
     batch_size: int = 8  # sequences per micro-batch (per device)
@@ -248,7 +249,8 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
         saved = load_train_config(last)
         cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes) if saved else cfg
         state = json.loads((last / "state" / "trainer.json").read_text())
-    mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **({"max_len": cfg.max_len} if cfg.max_len else {}))
+    sizes = {k: v for k, v in (("max_len", cfg.max_len), ("dropout", cfg.dropout)) if v is not None}
+    mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **sizes)
     torch.manual_seed(cfg.seed)
     model = build_model(mcfg, tok.pad_id, tok.bos_id, tok.eos_id)
     if resume:
