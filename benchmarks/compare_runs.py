@@ -41,6 +41,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=None, help="PNG of validation loss against minutes and tokens")
     args = p.parse_args()
     curves = {run: validation_curve(run) for run in args.runs}
+    sizes = {run: model_size(run) for run in args.runs}
     base_run = args.runs[0]
     base = curves[base_run]
     print(f"{'run':<28}{'size':<24}{'minutes':>9}{'tokens':>12}{'val loss':>10}{'x baseline':>12}")
@@ -48,7 +49,7 @@ def main() -> None:
         for minutes, tokens, loss in c:
             inside = base[0, 1] <= tokens <= base[-1, 1]
             ratio = f"{loss / np.interp(tokens, base[:, 1], base[:, 2]):.3f}" if inside else "-"
-            print(f"{str(run):<28}{model_size(run):<24}{minutes:>9.1f}{tokens / 1e6:>11.1f}M{loss:>10.4f}{ratio:>12}")
+            print(f"{str(run):<28}{sizes[run]:<24}{minutes:>9.1f}{tokens / 1e6:>11.1f}M{loss:>10.4f}{ratio:>12}")
     if args.out:
         import matplotlib
 
@@ -58,7 +59,7 @@ def main() -> None:
         fig = Figure(figsize=(11, 4), dpi=110)
         by_minutes, by_tokens = fig.subplots(1, 2, sharey=True)
         for run, c in curves.items():
-            label = f"{run.parent.name}/{run.name} ({model_size(run)})"
+            label = f"{run.parent.name}/{run.name} ({sizes[run]})"
             by_minutes.plot(c[:, 0], c[:, 2], "o-", label=label)
             by_tokens.plot(c[:, 1] / 1e6, c[:, 2], "o-", label=label)
         by_minutes.set_xlabel("training minutes (wall time)")

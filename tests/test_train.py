@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+
+from tunesmith.errors import TunesmithError
 from tunesmith.train import TrainConfig, lr_at, train
 
 
@@ -35,6 +38,12 @@ def test_resume_continues_where_it_stopped(tmp_path, chorale_dataset):
     assert saved["max_len"] == 128  # the resumed run kept the original configuration
     model = json.loads((tmp_path / "run" / "last" / "model.json").read_text())
     assert model["max_len"] == 128 and model["dropout"] == 0.2  # --max-len and --dropout reach the model
+
+
+def test_dropout_outside_0_1_is_refused(tmp_path, chorale_dataset):
+    with pytest.raises(TunesmithError, match="dropout"):
+        train(chorale_dataset, tmp_path / "run", TrainConfig(preset="tiny", max_steps=1, dropout=1.5), progress=False)
+    assert not (tmp_path / "run").exists()
 
 
 def test_max_minutes_bounds_a_run(tmp_path, chorale_dataset):

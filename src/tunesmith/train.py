@@ -249,8 +249,10 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
         saved = load_train_config(last)
         cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes) if saved else cfg
         state = json.loads((last / "state" / "trainer.json").read_text())
-    sizes = {k: v for k, v in (("max_len", cfg.max_len), ("dropout", cfg.dropout)) if v is not None}
-    mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **sizes)
+    if cfg.dropout is not None and not 0 <= cfg.dropout < 1:
+        raise TunesmithError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    overrides = {k: v for k, v in (("max_len", cfg.max_len), ("dropout", cfg.dropout)) if v is not None}
+    mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **overrides)
     torch.manual_seed(cfg.seed)
     model = build_model(mcfg, tok.pad_id, tok.bos_id, tok.eos_id)
     if resume:
