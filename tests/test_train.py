@@ -40,6 +40,19 @@ def test_resume_continues_where_it_stopped(tmp_path, chorale_dataset):
     assert model["max_len"] == 128 and model["dropout"] == 0.2  # --max-len and --dropout reach the model
 
 
+def test_resume_after_a_crash_drops_the_metrics_logged_past_the_checkpoint(tmp_path, chorale_dataset):
+    cfg = TrainConfig(preset="tiny", max_steps=4, batch_size=2, eval_every=4, log_every=1, max_len=128)
+    train(chorale_dataset, tmp_path / "run", cfg, progress=False)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    with open(metrics, "a") as f:  # a run killed after logging steps 5 and 6 but before checkpointing them
+        f.write(json.dumps({"step": 5, "loss": 9.0}) + "\n" + json.dumps({"step": 6, "loss": 9.0}) + "\n")
+    train(chorale_dataset, tmp_path / "run", TrainConfig(preset="tiny", max_steps=6), resume=True, progress=False)
+    rows = [json.loads(x) for x in metrics.read_text().splitlines()]
+    logged = [r["step"] for r in rows if "loss" in r]
+    assert logged == sorted(set(logged)) and logged[-2:] == [5, 6]  # each step once, in order
+    assert all(r["loss"] != 9.0 for r in rows if "loss" in r)  # the crashed run's rows are gone
+
+
 def test_dropout_outside_0_1_is_refused(tmp_path, chorale_dataset):
     with pytest.raises(TunesmithError, match="dropout"):
         train(chorale_dataset, tmp_path / "run", TrainConfig(preset="tiny", max_steps=1, dropout=1.5), progress=False)

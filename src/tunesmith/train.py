@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from tunesmith.data.dataset import Dataset, Piece, SequenceOptions, collate, training_sequence
 from tunesmith.errors import BadInputError, TunesmithError
-from tunesmith.fileio import atomic_dir, atomic_path, write_json
+from tunesmith.fileio import atomic_dir, atomic_path, read_jsonl, write_json, write_jsonl
 from tunesmith.model import (ModelConfig, build_model, count_parameters, load_weights, preset, save_model_config,
                              save_weights)
 from tunesmith.tokenizer import Controls, Tokenizer
@@ -274,6 +274,11 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
     out.mkdir(parents=True, exist_ok=True)
     if not resume and metrics_path.exists():
         metrics_path.unlink()
+    if resume and metrics_path.exists():  # drop rows logged after the checkpoint we resume from
+        rows = read_jsonl(metrics_path)
+        kept = [r for r in rows if r.get("step", 0) <= state["step"]]
+        if len(kept) < len(rows):
+            write_jsonl(metrics_path, kept)
     main = accelerator.is_main_process
     if main:
         n_params = count_parameters(accelerator.unwrap_model(model))
