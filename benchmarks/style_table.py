@@ -12,7 +12,8 @@ For every style folder (one per style, its samples' JSON naming the collection o
   pieces; for a composer, whose validation pieces are too few, its training pieces), beside the
   real-vs-real ceiling of two halves of those pieces;
 - copies: the share of samples sharing >= 4 bars with a training piece (transposition-invariant).
-Prints a markdown table, and writes it as JSON with --out.
+Prints a markdown table, then for every style recognised in under half its samples the labels its
+samples (and its real held-out pieces) were filed under, and writes it as JSON with --out.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def asked_labels(folder: Path) -> list[tuple[str, str]]:
 def style_row(data: str, folder: Path, samples: list, field: str, label: str, classifiers: dict, held_out: dict,
               references: dict) -> dict:
     """Recognition (samples and real held-out pieces) and overlap (with its ceiling) for one asked label."""
-    scored = style.score_samples(classifiers[field], samples)["per_class"].get(label, {"asked": 0, "as_asked": 0})
+    scored = style.score_samples(classifiers[field], samples)["per_class"].get(
+        label, {"asked": 0, "as_asked": 0, "classified_as": {}})
     real = held_out[field].get(label)
     if (field, label) not in references:
         split = COMPOSER_REFERENCE_SPLIT if field == "composer" else "validation"
@@ -55,18 +57,21 @@ def style_row(data: str, folder: Path, samples: list, field: str, label: str, cl
     return {"style": f"{folder.name} ({field} {label})", "field": field,
             "label": label, "samples": len(samples), "recognised": scored["as_asked"], "asked": scored["asked"],
             "real_recognised": real["as_asked"] if real else None, "real_asked": real["asked"] if real else None,
-            "overlap": overlap, "ceiling": ceiling}
+            "overlap": overlap, "ceiling": ceiling,
+            "filed_as": scored["classified_as"], "real_filed_as": real["classified_as"] if real else {}}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("samples", nargs="+", help="folders of style folders (benchmarks/style_samples.py --out)")
+    ap.add_argument("samples", nargs="*", help="folders of style folders (benchmarks/style_samples.py --out)")
     ap.add_argument("--data", default="runs/full/data", help="the dataset the model was trained on")
     ap.add_argument("--out", help="write the rows as JSON here")
     ap.add_argument("--rows", help="only print the table of rows saved earlier with --out")
     args = ap.parse_args(argv)
     if args.rows:
         return print_table(json.loads(Path(args.rows).read_text()))
+    if not args.samples:
+        ap.error("give folders of samples, or --rows")
 
     classifiers, held_out = {}, {}
     real = load_set(f"{args.data}:validation").samples
@@ -104,6 +109,13 @@ def print_table(rows: list[dict]) -> None:
         real = f"{r['real_recognised']} / {r['real_asked']}" if r["real_asked"] else "n/a"
         print(f"| {r['style']} | {r['guidance']:g} | {r['recognised']} / {r['asked']} | {real} | {r['overlap']:.3f} | "
               f"{r['ceiling']:.3f} | {r['copies']:.0%} |")
+    print()
+    for r in rows:  # where the classifier files what it does not recognise: a neighbouring style, or noise?
+        if r["asked"] and r["recognised"] < r["asked"] / 2 and r.get("filed_as"):
+            real = ", ".join(f"{k} {v}" for k, v in sorted(r["real_filed_as"].items(), key=lambda kv: -kv[1]))
+            print(f"{r['style']}, G={r['guidance']:g}: samples filed as "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(r["filed_as"].items(), key=lambda kv: -kv[1]))
+                  + (f"; real held-out pieces filed as {real}" if real else ""))
     print()
     for name in dict.fromkeys(r["set"] for r in rows):
         first = [r for r in rows if r["set"] == name and r.get("primary", True)]
