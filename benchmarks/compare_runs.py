@@ -1,6 +1,6 @@
 """Validation loss against training time and tokens for several runs: which size wins at this compute.
 
-    python benchmarks/compare_runs.py runs/full/mini runs/full2/small --out runs/size-curves.png
+    python benchmarks/compare_runs.py runs/full/mini runs/full/small --out runs/size-curves.png
 
 Reads each RUN/metrics.jsonl (written by `tunesmith train`) and prints, per run, the validation loss at
 every evaluation with the minutes and tokens spent to reach it, and the ratio of that loss to the first

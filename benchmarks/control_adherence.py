@@ -2,7 +2,7 @@
 measured from its MIDI file with analyzers independent of the generator (music21's Krumhansl-
 Schmuckler key, the file's tempo / time-signature events and tracks, bars counted from the notes).
 
-    PYTHONPATH=src python benchmarks/control_adherence.py --model runs/full/mini --out runs/adherence
+    PYTHONPATH=src python benchmarks/control_adherence.py --model runs/full/small --out runs/adherence
 
 The requested values come from the prompt templates (not from tunesmith's reading of them), so a
 misread prompt counts as a failure. Key: exact, and exact-or-relative; tempo bin (edges 40/60/70/

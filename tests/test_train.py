@@ -79,6 +79,7 @@ def test_default_recipe_is_the_bundled_models_and_flags_override_it():
 
     bundled = load_train_config(load(None).folder)
     cfg = recipe("default")
-    for field in ("preset", "max_steps", "batch_size", "lr", "warmup_steps", "eval_every", "transpose"):
+    for field in ("preset", "max_len", "dropout", "max_steps", "batch_size", "lr", "warmup_steps", "eval_every",
+                  "transpose"):
         assert getattr(cfg, field) == getattr(bundled, field), field
     assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"
