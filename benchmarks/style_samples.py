@@ -44,6 +44,7 @@ def main(argv=None) -> None:
     ap.add_argument("--per-style", type=int, default=10)
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--style-guidance", type=float, default=1.0, help="classifier-free guidance towards the style")
+    ap.add_argument("--no-typical", action="store_true", help="leave unasked meter / tempo to the model")
     ap.add_argument("--styles", default=",".join(DEFAULT_STYLES), help=f"comma-separated, from: {', '.join(STYLES)}")
     args = ap.parse_args(argv)
     model = load(args.model)
@@ -58,7 +59,7 @@ def main(argv=None) -> None:
         text, label = STYLES[name]
         reading = understand(text, tok.controls, tok.meters, bars=args.bars, **label)
         opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=args.per_style,
-                                 style_guidance=args.style_guidance)
+                                 style_guidance=args.style_guidance, typical=not args.no_typical)
         for k, gen in enumerate(model.generate(opts)):
             save_generation(gen, out / name, f"{name}-{k:02d}", audio=False, picture=k == 0,
                             prompt=reading.to_dict())

@@ -94,3 +94,17 @@ def test_control_vocab_records_what_each_style_was_played_on():
                                      "composer": {"bach": {"52": 5, "0,52": 1, "40": 1}},
                                      "genre": {"chorale": {"52": 5, "0,52": 1}}}
     assert Tokenizer(vocab).vocab_size == Tokenizer(ControlVocab(["bach"], ["bach"], ["chorale"])).vocab_size
+
+
+def test_control_vocab_records_each_styles_meters_and_tempos(chorale_dataset, tmp_path):
+    from tunesmith.data.dataset import Dataset
+
+    metas = [p.meta for p in Dataset(chorale_dataset).pieces("train")]
+    vocab = ControlVocab.from_metadata(metas)
+    table = vocab.meter_tempo["collection"]["bach"]  # {"4/4 100": pieces, ...}: each piece's opening meter and tempo
+    assert sum(table.values()) == sum(1 for m in metas if m.get("time_signatures") and m.get("tempo"))
+    for meta in metas:
+        if meta.get("time_signatures") and meta.get("tempo"):
+            assert f"{meta['time_signatures'][0]} {round(meta['tempo'])}" in table
+    Tokenizer(vocab).save(tmp_path)  # the table round-trips through controls.json with the rest of the vocabulary
+    assert Tokenizer.load(tmp_path).controls.meter_tempo == vocab.meter_tempo

@@ -57,8 +57,7 @@ def cmd_generate(args) -> None:
         top_p=args.top_p, num_beams=args.num_beams, num_samples=args.num_samples, seed=args.seed,
         max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
         mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
-        key_bias=args.key_bias,
-        style_guidance=args.style_guidance,
+        typical=not args.no_typical, key_bias=args.key_bias, style_guidance=args.style_guidance,
     )
     gens = model.generate(opts)
     for k, gen in enumerate(gens):
@@ -90,7 +89,10 @@ def format_adherence(report: dict) -> str:
 
             extra = (f" (written as {', '.join(program_name(p) for p in row['written_as'])}, the style's "
                      f"instrument in training; voiced as asked)")
-        lines.append(f"  {name:<12}asked {row.get('requested')!s:<16} measured {measured!s:<22}"
+        if "chosen" in row:  # not asked: drawn from the style's training pieces (typical.py)
+            extra = f" (not asked: {row['chosen']})"
+        verb = "chose" if "chosen" in row else "asked"
+        lines.append(f"  {name:<12}{verb} {row.get('requested')!s:<16} measured {measured!s:<22}"
                      f"{'pass' if row['pass'] else 'FAIL'}{extra}")
     return "\n".join(lines)
 
@@ -164,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
     g.add_argument("--candidates", type=int, default=4, help="pieces tried until key and mood measure as asked")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose the kept piece into the asked key")
+    g.add_argument("--no-typical", action="store_true",
+                   help="leave a meter / tempo not asked to the model (default: one of the asked style's training "
+                        "pieces' meter and tempo)")
     g.add_argument("--key-bias", type=float, default=1.0, help="pull of pitch choices towards the asked key (0 = off)")
     g.add_argument("--style-guidance", type=float, default=1.0,
                    help="classifier-free guidance towards the asked style (1 = off; 2-3 = stronger style)")

@@ -20,6 +20,7 @@ from tunesmith.guidance import StyleGuidance, has_style, without_style
 from tunesmith.instruments import native_voicing, voice_by_register
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
 from tunesmith.tokenizer import Controls, Tokenizer
+from tunesmith.typical import typical_controls
 
 if TYPE_CHECKING:
     from tunesmith.prompt import Reading
@@ -52,6 +53,8 @@ class GenerationOptions:
     #                        each further candidate pulls harder (x1, x1.5, x2, ...)
     style_guidance: float = 1.0  # classifier-free guidance towards the asked style (collection, composer, genre,
     #                              sentence): 1 = plain conditioning, > 1 pushes harder (guidance.py)
+    typical: bool = True  # a meter or tempo not asked is taken from one of the asked style's training pieces,
+    #                       drawn per sample (typical.py); False leaves them to the model
 
 
 @dataclass
@@ -108,13 +111,6 @@ class Model:
         tok = self.tokenizer
         text_embeds = self._text_embeds(opts)
         written = self._written_as(opts.controls)
-        asked, opts = opts, replace(opts, controls=replace(opts.controls, instruments=written)) if written else opts
-        prompt = self.prompt_ids(opts, text=text_embeds is not None)
-        n_controls = len(tok.control_ids(opts.controls, strict=True, text=text_embeds is not None))
-        guided = opts.style_guidance != 1.0 and has_style(opts.controls, text_embeds is not None)
-        unconditional = tok.control_ids(without_style(opts.controls), strict=True) if guided else None
-        if self.config.max_len - n_controls < 64:
-            raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
         budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
         sampling = dict(num_beams=opts.num_beams)
         deterministic = opts.greedy or opts.num_beams > 1
@@ -127,12 +123,20 @@ class Model:
         tries = max(1, opts.candidates) if soft and not deterministic else 1
         results = []
         for k in range(opts.num_samples):
+            asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
+            sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
+            prompt = self.prompt_ids(sample, text=text_embeds is not None)
+            n_controls = len(tok.control_ids(sample.controls, strict=True, text=text_embeds is not None))
+            if self.config.max_len - n_controls < 64:
+                raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
+            guided = opts.style_guidance != 1.0 and has_style(sample.controls, text_embeds is not None)
+            unconditional = tok.control_ids(without_style(sample.controls), strict=True) if guided else None
             best, best_score, t0, tried = None, -1, time.time(), []
             for c in range(tries):
                 torch.manual_seed(opts.seed + k + 1000 * c)
                 bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
-                seq = self._continue(prompt, n_controls, opts, budget, sampling, text_embeds, bias, unconditional)
-                gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k)
+                seq = self._continue(prompt, n_controls, sample, budget, sampling, text_embeds, bias, unconditional)
+                gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k, chosen)
                 score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
                 tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
                 if score > best_score:
@@ -148,6 +152,17 @@ class Model:
             results.append(best)
         return results
 
+    def _typical(self, opts: GenerationOptions, k: int) -> tuple[GenerationOptions, dict[str, str]]:
+        """`opts` with the meter and tempo the user left open drawn for sample k from the asked style's
+        training pieces (not with a MIDI prompt, whose meter and tempo are the user's; not the tempo when
+        a mood is asked, which has its own tempo rule), and where each came from."""
+        if not opts.typical or opts.prompt_midi:
+            return opts, {}
+        tok = self.tokenizer
+        meters = [m for m in tok.meters if m not in Constraints.unasked_meters_avoided]
+        controls, chosen = typical_controls(opts.controls, tok.controls, opts.seed + k, meters, tempo=not opts.mood)
+        return replace(opts, controls=controls), chosen
+
     def _text_embeds(self, opts: GenerationOptions) -> torch.Tensor | None:
         if not opts.text or not self.config.text_slots:
             return None
@@ -160,8 +175,10 @@ class Model:
         piece is written for that and voiced for the asked one (instruments.native_voicing)."""
         return native_voicing(controls, self.tokenizer.controls.instrumentation)
 
-    def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int) -> Generation:
-        """Decode a sequence into a Generation with its adherence report (`opts` as the user asked)."""
+    def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int,
+                chosen: dict[str, str] | None = None) -> Generation:
+        """Decode a sequence into a Generation with its adherence report (`opts` as the user asked, with
+        any control `chosen` for them marked so in the report)."""
         tok = self.tokenizer
         score = tok.decode(seq)
         if score.note_num() == 0:
@@ -177,6 +194,8 @@ class Model:
         gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode)
         if written:
             gen.report["instruments"]["written_as"] = list(written)
+        for name, why in (chosen or {}).items():
+            gen.report[name]["chosen"] = why
         return gen
 
     def _into_key(self, gen: Generation, n_prompt: int) -> Generation | None:
@@ -197,7 +216,8 @@ class Model:
         if shift not in ops.allowed_shifts(music, lo, hi, 6):
             return None
         moved = np.concatenate([ids[:n_prompt], ops.shift_tokens_in_range(music, lo, hi, shift)]).tolist()
-        out = self._finish(moved, n_prompt, gen.options, 0)
+        chosen = {n: r["chosen"] for n, r in gen.report.items() if isinstance(r, dict) and "chosen" in r}
+        out = self._finish(moved, n_prompt, gen.options, 0, chosen)
         out.candidates = gen.candidates
         out.report["key"]["tried"] = gen.report["key"].get("tried", [measured])
         out.report["key"]["transposed_by"] = shift

@@ -90,23 +90,41 @@ class ControlVocab:
     # what each known collection / composer / genre was played on in training: {"collection": {label:
     # {"0": pieces, "40,41,42": pieces, ...}}, "composer": {...}, "genre": {...}}; keys are sorted GM programs
     instrumentation: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # the same table for each label's opening meter and tempo ("3/4 120": pieces): what generation draws a
+    # meter or tempo not asked from (typical.py)
+    meter_tempo: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metas: Iterable[dict], min_count: int = 1) -> "ControlVocab":
+        metas = list(metas)
         counts: dict[str, dict[str, int]] = {"collection": {}, "composer": {}, "genre": {}}
-        played: dict[str, dict[str, dict[str, int]]] = {"collection": {}, "composer": {}, "genre": {}}
         for meta in metas:
             for name, table in counts.items():
                 if meta.get(name):
                     table[meta[name]] = table.get(meta[name], 0) + 1
-            key = ",".join(str(p) for p in sorted(meta.get("programs") or []))
-            for name, table in played.items():
-                if meta.get(name) and key:
-                    row = table.setdefault(meta[name], {})
-                    row[key] = row.get(key, 0) + 1
         labels = {n: sorted(k for k, c in t.items() if c >= min_count) for n, t in counts.items()}
-        instrumentation = {n: {label: t[label] for label in labels[n] if label in t} for n, t in played.items()}
-        return cls(labels["collection"], labels["composer"], labels["genre"], instrumentation)
+        return cls(labels["collection"], labels["composer"], labels["genre"],
+                   instrumentation=_tally(metas, labels, lambda m: ",".join(str(p) for p in sorted(m.get("programs") or []))),
+                   meter_tempo=_tally(metas, labels, _meter_tempo))
+
+
+def _meter_tempo(meta: dict) -> str:
+    """A piece's opening meter and tempo as one key, "3/4 120" ("" when it lacks either)."""
+    sigs = meta.get("time_signatures") or []
+    return f"{sigs[0]} {round(meta['tempo'])}" if sigs and meta.get("tempo") else ""
+
+
+def _tally(metas: list[dict], labels: dict[str, list[str]], value) -> dict[str, dict[str, dict[str, int]]]:
+    """{family: {label: {value: pieces}}} for the labels kept, counting one per-piece `value(meta)` ("" = none)."""
+    table: dict[str, dict[str, dict[str, int]]] = {n: {} for n in labels}
+    known = {n: set(ls) for n, ls in labels.items()}
+    for meta in metas:
+        v = value(meta)
+        for name, rows in table.items():
+            if v and meta.get(name) in known[name]:
+                row = rows.setdefault(meta[name], {})
+                row[v] = row.get(v, 0) + 1
+    return table
 
 
 def control_token(family: str, value: object) -> str:

@@ -1,0 +1,62 @@
+"""What a style usually is: the meter and tempo of its training pieces, for the ones a user did not ask.
+
+Asked "a piano piece in the style of Chopin", the model is free to open with any meter and tempo, and a
+small model picks them loosely: 4/8 at 222 BPM in 3 of 10 samples, a meter 2 of piano-midi.de's 261
+training pieces have and none of Chopin's. Instead, the meter and tempo of one of the style's own
+training pieces are drawn (the composer's pieces, else the collection's, else the genre's), and the
+decoding constraints then hold the piece to them like any asked control. The table is
+ControlVocab.meter_tempo, tallied from the training pieces when the dataset is built.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from tunesmith.tokenizer import ControlVocab, Controls
+
+MIN_PIECES = 5  # a label with fewer training pieces says too little about its meters and tempos
+MIN_SHARE = 0.05  # a meter in fewer than this share of the style's pieces is never drawn (Chopin's one 2/8)
+STYLE_ORDER = ("composer", "collection", "genre")  # the most specific label asked decides
+
+
+def style_pieces(controls: Controls, vocab: ControlVocab) -> tuple[str, str, dict[str, int]] | None:
+    """(family, label, {"3/4 120": pieces}) of the most specific style asked that has enough pieces."""
+    for family in STYLE_ORDER:
+        label = getattr(controls, family)
+        table = vocab.meter_tempo.get(family, {}).get(label) if label else None
+        if table and sum(table.values()) >= MIN_PIECES:
+            return family, label, table
+    return None
+
+
+def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters: list[str],
+                     tempo: bool = True) -> tuple[Controls, dict[str, str]]:
+    """`controls` with an unasked meter (and tempo, unless `tempo` is False) taken from one of the asked
+    style's training pieces, drawn with `seed`; and for each control filled, where it came from.
+    `meters`: the meters the tokenizer can write. Controls asked are kept as they are."""
+    fill_meter, fill_tempo = controls.meter is None, controls.tempo is None and tempo
+    found = style_pieces(controls, vocab) if fill_meter or fill_tempo else None
+    if not found:
+        return controls, {}
+    family, label, table = found
+    pairs = [(k.split(" ")[0], float(k.split(" ")[1]), n) for k, n in table.items()]
+    total = sum(n for _, _, n in pairs)
+    by_meter: dict[str, int] = {}
+    for m, _, n in pairs:
+        by_meter[m] = by_meter.get(m, 0) + n
+    usual = {m for m, n in by_meter.items() if n >= MIN_SHARE * total and m in meters}
+    pool = [(m, t, n) for m, t, n in pairs if (m == controls.meter if not fill_meter else m in usual)]
+    if not pool:  # an asked meter this style never had: its tempo is still the style's
+        pool = [(m, t, n) for m, t, n in pairs if m in usual]
+    if not pool:
+        return controls, {}
+    meter, bpm, _ = random.Random(seed).choices(pool, weights=[n for *_, n in pool])[0]
+    chosen, why = {}, {}
+    if fill_meter:
+        chosen["meter"] = meter
+        why["meter"] = f"{meter} in {by_meter[meter]} of {total} {label} training pieces"
+    if fill_tempo:
+        chosen["tempo"] = bpm
+        why["tempo"] = f"the tempo of a {label} training piece in {meter}"
+    return replace(controls, **chosen), why

@@ -1,0 +1,68 @@
+"""A meter or tempo not asked comes from one of the asked style's training pieces (typical.py), read from
+the bundled model's tally of its real training pieces."""
+
+import json
+
+import pytest
+
+import tunesmith
+from tunesmith.tokenizer import Controls, Tokenizer
+from tunesmith.typical import MIN_SHARE, typical_controls
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return tunesmith.load(None).tokenizer.controls
+
+
+@pytest.fixture(scope="module")
+def meters(vocab):
+    return Tokenizer(vocab).meters
+
+
+def test_chopin_gets_the_meter_and_tempo_of_one_of_his_training_pieces(vocab, meters):
+    table = vocab.meter_tempo["composer"]["chopin"]  # {"3/4 189": 1, ...} over Chopin's training pieces
+    total = sum(table.values())
+    share = {m: sum(n for k, n in table.items() if k.split()[0] == m) / total for m in {k.split()[0] for k in table}}
+    drawn = []
+    for seed in range(30):
+        controls, why = typical_controls(Controls(collection="pianomidi", composer="chopin"), vocab, seed, meters)
+        assert f"{controls.meter} {controls.tempo:g}" in table  # a real piece's pair, not a mix of two
+        assert share[controls.meter] >= MIN_SHARE and "chopin training pieces" in why["meter"]
+        drawn.append(controls.meter)
+    assert {"4/4", "3/4"} <= set(drawn)  # varied across samples, mostly his usual meters
+    assert "2/8" in share and "2/8" not in drawn  # his one 2/8 piece is too rare to draw
+
+
+def test_asked_controls_stay_and_a_mood_keeps_the_tempo_open(vocab, meters):
+    table = vocab.meter_tempo["composer"]["chopin"]
+    controls, why = typical_controls(Controls(composer="chopin", meter="3/4"), vocab, 0, meters)
+    assert controls.meter == "3/4" and f"3/4 {controls.tempo:g}" in table and set(why) == {"tempo"}
+    controls, why = typical_controls(Controls(composer="chopin", tempo=60.0), vocab, 0, meters, tempo=False)
+    assert controls.tempo == 60.0 and set(why) == {"meter"}
+    controls, why = typical_controls(Controls(composer="chopin"), vocab, 0, meters, tempo=False)
+    assert controls.tempo is None and controls.meter
+
+
+def test_no_style_or_an_unknown_one_leaves_the_controls_alone(vocab, meters):
+    for asked in (Controls(), Controls(key="D minor"), Controls(composer="nobody")):
+        assert typical_controls(asked, vocab, 0, meters) == (asked, {})
+
+
+def test_the_bundled_model_writes_chopin_in_a_meter_of_his_and_says_so(tmp_path):
+    model = tunesmith.load(None)
+    gen = model.generate(tunesmith.GenerationOptions(controls=Controls(collection="pianomidi", composer="chopin",
+                                                                       instruments=(0,)), bars=2, seed=3))[0]
+    row = gen.report["meter"]
+    assert row["pass"] and "chosen" in row and row["measured"] == [row["requested"]]
+    assert gen.report["tempo"]["pass"] and "chosen" in gen.report["tempo"]
+    free = model.generate(tunesmith.GenerationOptions(controls=Controls(collection="pianomidi", composer="chopin"),
+                                                      bars=2, seed=3, typical=False))[0]
+    assert "meter" not in free.report and "tempo" not in free.report  # left to the model, as before
+    prompt = tmp_path / "p.mid"
+    gen.score.dump_midi(str(prompt))
+    cont = model.generate(tunesmith.GenerationOptions(controls=Controls(composer="chopin"), prompt_midi=str(prompt),
+                                                      prompt_bars=1, bars=2))[0]
+    assert "meter" not in cont.report  # a MIDI prompt's meter is the user's, not drawn
+    saved = json.loads(json.dumps(gen.report))  # the report (and its reasons) is plain JSON
+    assert saved["meter"]["chosen"] == row["chosen"]
