@@ -28,6 +28,7 @@ def test_chopin_gets_the_meter_and_tempo_of_one_of_his_training_pieces(vocab, me
     for seed in range(30):
         controls, why = typical_controls(Controls(collection="pianomidi", composer="chopin"), vocab, seed, meters)
         assert f"{controls.meter} {controls.tempo:g}" in table  # a real piece's pair, not a mix of two
+        assert 40 <= controls.tempo <= 250  # Chopin's one piece at 35 BPM lies outside the tokenizer's tempos
         assert share[controls.meter] >= MIN_SHARE and "chopin training pieces" in why["meter"]
         drawn.append(controls.meter)
     assert {"4/4", "3/4"} <= set(drawn)  # varied across samples, mostly his usual meters

@@ -13,11 +13,12 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from tunesmith.tokenizer import ControlVocab, Controls
+from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Controls
 
 MIN_PIECES = 5  # a label with fewer training pieces says too little about its meters and tempos
 MIN_SHARE = 0.05  # a meter in fewer than this share of the style's pieces is never drawn (Chopin's one 2/8)
 STYLE_ORDER = ("composer", "collection", "genre")  # the most specific label asked decides
+TEMPO_RANGE = REMI_PARAMS["tempo_range"]  # a piece outside it (17 of 14,237: Beethoven's one at 20 BPM) is never drawn
 
 
 def style_pieces(controls: Controls, vocab: ControlVocab) -> tuple[str, str, dict[str, int]] | None:
@@ -41,6 +42,7 @@ def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters:
         return controls, {}
     family, label, table = found
     pairs = [(k.split(" ")[0], float(k.split(" ")[1]), n) for k, n in table.items()]
+    pairs = [(m, t, n) for m, t, n in pairs if TEMPO_RANGE[0] <= t <= TEMPO_RANGE[1]]
     total = sum(n for _, _, n in pairs)
     by_meter: dict[str, int] = {}
     for m, _, n in pairs:
