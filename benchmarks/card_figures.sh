@@ -6,7 +6,7 @@
 # DATA: the dataset the model was trained on; RUN: its training run (RUN/best is scored on the test
 # split in fp32); OUT: where the logs and samples go. The shipped weights (src/tunesmith/models/default,
 # i.e. `tunesmith export RUN --out src/tunesmith/models/default`) are what is sampled and scored on the
-# validation split. Two lanes run side by side, one CPU thread each (about 25 min on 2 cores).
+# validation split. Two lanes run side by side, one CPU thread each (about 40 min on 2 cores).
 # The previous weights' samples, if PREVIOUS_SAMPLES names their folder, are compared for note placement.
 set -euo pipefail
 DATA=${1:?dataset folder}; RUN=${2:?training run}; OUT=${3:-runs/card}
@@ -24,8 +24,11 @@ tunesmith evaluate ngram "$DATA" --order 5 --split test > "$OUT/ngram.log" 2>&1
 python benchmarks/control_adherence.py --out "$OUT/adherence" > "$OUT/adherence.log" 2>&1
 python benchmarks/control_adherence.py --key-bias 0 --candidates 1 --no-fix-key --out "$OUT/adherence-alone" \
   > "$OUT/adherence-alone.log" 2>&1
+# the card's ablation: the same samples with an unasked meter / tempo left to the model (typical.py off)
+python benchmarks/style_samples.py --styles $STYLES --per-style 10 --no-typical --out "$OUT/ss-g1-free" > "$OUT/ss-g1-free.log" 2>&1
 wait $lane_a
-python benchmarks/style_table.py "$OUT/ss-g1" "$OUT/ss-g2" --data "$DATA" --out "$OUT/style-table.json" > "$OUT/style-table.log" 2>&1
+python benchmarks/style_table.py "$OUT/ss-g1" "$OUT/ss-g2" "$OUT/ss-g1-free" --data "$DATA" --out "$OUT/style-table.json" \
+  > "$OUT/style-table.log" 2>&1
 placement=()
 for style in pop909 pianomidi bach oneills1850; do
   [[ -n "${PREVIOUS_SAMPLES:-}" ]] && placement+=("$PREVIOUS_SAMPLES/$style")
