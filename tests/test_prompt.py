@@ -58,6 +58,13 @@ def test_explicit_numbers_beat_words_and_meters_and_lengths():
     assert read("an allegro march in common time").controls.meter == "4/4"
 
 
+@pytest.mark.parametrize("text,meter", [("a waltz in the style of Chopin", "3/4"), ("a mazurka for piano", "3/4"),
+                                        ("a polka for accordion", "2/4"), ("a waltz in 6/8", "6/8")])
+def test_a_dance_named_is_its_meter_unless_one_is_given(text, meter):
+    r = read(text)
+    assert r.controls.meter == meter and "meter" in r.how
+
+
 def test_seconds_without_tempo_or_meter_say_what_was_assumed():
     r = read("a chorale, 2 minutes long")
     assert r.controls.tempo == 100 and r.controls.meter == "4/4" and r.bars == 50

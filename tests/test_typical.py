@@ -67,3 +67,10 @@ def test_the_bundled_model_writes_chopin_in_a_meter_of_his_and_says_so(tmp_path)
     assert "meter" not in cont.report  # a MIDI prompt's meter is the user's, not drawn
     saved = json.loads(json.dumps(gen.report))  # the report (and its reasons) is plain JSON
     assert saved["meter"]["chosen"] == row["chosen"]
+
+
+def test_a_genre_decides_the_meter_before_the_composer(vocab, meters):
+    minuets = vocab.meter_tempo["genre"]["minuet"]  # the corpus's minuets: 3/4 (and one 3/8)
+    for seed in range(10):
+        controls, why = typical_controls(Controls(composer="mozart", genre="minuet"), vocab, seed, meters)
+        assert f"{controls.meter} {controls.tempo:g}" in minuets and "minuet training pieces" in why["meter"]

@@ -87,7 +87,10 @@ def _instrument_names(programs) -> str | None:
 _KEY = re.compile(r"(?:\b(?:in|key of)\s+)?\b([A-Ga-g])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
                   r"(major|minor|maj|min)\b", re.IGNORECASE)
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
-_METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2"}
+_METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
+                # dances whose name is their meter (the model's genres, e.g. jig and minuet, bring their own)
+                "waltz": "3/4", "waltzes": "3/4", "mazurka": "3/4", "polonaise": "3/4", "sarabande": "3/4",
+                "polka": "2/4"}
 _BPM = re.compile(r"(?:\b(?:tempo(?: of)?|at|♩\s*=|quarter\s*=)\s*)?\b(\d{2,3})\s*(?:bpm|beats per minute|beats a minute)\b"
                   r"|\btempo(?: of)?\s+(\d{2,3})\b|♩\s*=\s*(\d{2,3})", re.IGNORECASE)
 _BARS = re.compile(r"\b(\d{1,3})[\s-]*(?:bars?|measures?)\b", re.IGNORECASE)

@@ -3,7 +3,7 @@
 Asked "a piano piece in the style of Chopin", the model is free to open with any meter and tempo, and a
 small model picks them loosely: 4/8 at 222 BPM in 3 of 10 samples, a meter 2 of piano-midi.de's 261
 training pieces have and none of Chopin's. Instead, the meter and tempo of one of the style's own
-training pieces are drawn (the composer's pieces, else the collection's, else the genre's), and the
+training pieces are drawn (the genre's pieces, else the composer's, else the collection's), and the
 decoding constraints then hold the piece to them like any asked control. The table is
 ControlVocab.meter_tempo, tallied from the training pieces when the dataset is built.
 """
@@ -17,7 +17,8 @@ from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Controls
 
 MIN_PIECES = 5  # a label with fewer training pieces says too little about its meters and tempos
 MIN_SHARE = 0.05  # a meter in fewer than this share of the style's pieces is never drawn (Chopin's one 2/8)
-STYLE_ORDER = ("composer", "collection", "genre")  # the most specific label asked decides
+STYLE_ORDER = ("genre", "composer", "collection")  # a genre says most about meter (a minuet is in 3/4 whoever
+#                                                    wrote it), then the composer, then the collection
 TEMPO_RANGE = REMI_PARAMS["tempo_range"]  # a piece outside it (17 of 14,237: Beethoven's one at 20 BPM) is never drawn
 
 
