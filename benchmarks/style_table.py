@@ -110,11 +110,13 @@ def print_table(rows: list[dict]) -> None:
         print(f"| {r['style']} | {r['guidance']:g} | {r['recognised']} / {r['asked']} | {real} | {r['overlap']:.3f} | "
               f"{r['ceiling']:.3f} | {r['copies']:.0%} |")
     print()
+    def most_first(counts: dict) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
     for r in rows:  # where the classifier files what it does not recognise: a neighbouring style, or noise?
         if r["asked"] and r["recognised"] < r["asked"] / 2 and r.get("filed_as"):
-            real = ", ".join(f"{k} {v}" for k, v in sorted(r["real_filed_as"].items(), key=lambda kv: -kv[1]))
-            print(f"{r['style']}, G={r['guidance']:g}: samples filed as "
-                  + ", ".join(f"{k} {v}" for k, v in sorted(r["filed_as"].items(), key=lambda kv: -kv[1]))
+            real = most_first(r["real_filed_as"])
+            print(f"{r['style']}, G={r['guidance']:g}: samples filed as {most_first(r['filed_as'])}"
                   + (f"; real held-out pieces filed as {real}" if real else ""))
     print()
     for name in dict.fromkeys(r["set"] for r in rows):

@@ -108,7 +108,6 @@ class Model:
         tried per sample and the first that passes (else the best) is kept; with `fix_key` a kept piece in
         the right mode but on another tonic is transposed into the asked key, and its report says so.
         """
-        tok = self.tokenizer
         text_embeds = self._text_embeds(opts)
         written = self._written_as(opts.controls)
         budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
@@ -121,16 +120,13 @@ class Model:
                             top_p=opts.top_p if opts.top_p < 1 else None)
         soft = bool(opts.controls.key or opts.mood or opts.mode)
         tries = max(1, opts.candidates) if soft and not deterministic else 1
-        results = []
+        results, prepared = [], {}  # prompts by controls: samples that draw the same ones share it
         for k in range(opts.num_samples):
             asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
             sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
-            prompt = self.prompt_ids(sample, text=text_embeds is not None)
-            n_controls = len(tok.control_ids(sample.controls, strict=True, text=text_embeds is not None))
-            if self.config.max_len - n_controls < 64:
-                raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
-            guided = opts.style_guidance != 1.0 and has_style(sample.controls, text_embeds is not None)
-            unconditional = tok.control_ids(without_style(sample.controls), strict=True) if guided else None
+            if sample.controls not in prepared:
+                prepared[sample.controls] = self._prepare(sample, text_embeds is not None)
+            prompt, n_controls, unconditional = prepared[sample.controls]
             best, best_score, t0, tried = None, -1, time.time(), []
             for c in range(tries):
                 torch.manual_seed(opts.seed + k + 1000 * c)
@@ -151,6 +147,16 @@ class Model:
             best.seconds = time.time() - t0
             results.append(best)
         return results
+
+    def _prepare(self, opts: GenerationOptions, text: bool) -> tuple[list[int], int, list[int] | None]:
+        """The prompt ids, how many of them are controls, and the style-free controls for guidance (or None)."""
+        tok = self.tokenizer
+        prompt = self.prompt_ids(opts, text=text)
+        n_controls = len(tok.control_ids(opts.controls, strict=True, text=text))
+        if self.config.max_len - n_controls < 64:
+            raise TunesmithError(f"too many controls for the model's context ({self.config.max_len} tokens)")
+        guided = opts.style_guidance != 1.0 and has_style(opts.controls, text)
+        return prompt, n_controls, tok.control_ids(without_style(opts.controls), strict=True) if guided else None
 
     def _typical(self, opts: GenerationOptions, k: int) -> tuple[GenerationOptions, dict[str, str]]:
         """`opts` with the meter and tempo the user left open drawn for sample k from the asked style's

@@ -104,8 +104,12 @@ class ControlVocab:
                     table[meta[name]] = table.get(meta[name], 0) + 1
         labels = {n: sorted(k for k, c in t.items() if c >= min_count) for n, t in counts.items()}
         return cls(labels["collection"], labels["composer"], labels["genre"],
-                   instrumentation=_tally(metas, labels, lambda m: ",".join(str(p) for p in sorted(m.get("programs") or []))),
-                   meter_tempo=_tally(metas, labels, _meter_tempo))
+                   instrumentation=_tally(metas, labels, _programs), meter_tempo=_tally(metas, labels, _meter_tempo))
+
+
+def _programs(meta: dict) -> str:
+    """A piece's GM programs as one key, "0,52" ("" when it has none)."""
+    return ",".join(str(p) for p in sorted(meta.get("programs") or []))
 
 
 def _meter_tempo(meta: dict) -> str:

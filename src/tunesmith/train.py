@@ -273,14 +273,10 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
     val_pieces = data.pieces("validation")
     metrics_path = out / "metrics.jsonl"
     out.mkdir(parents=True, exist_ok=True)
-    if not resume and metrics_path.exists():
-        metrics_path.unlink()
-    if resume and metrics_path.exists():  # drop rows logged after the checkpoint we resume from
-        rows = read_jsonl(metrics_path)
-        kept = [r for r in rows if r.get("step", 0) <= state["step"]]
-        if len(kept) < len(rows):
-            write_jsonl(metrics_path, kept)
     main = accelerator.is_main_process
+    if main and metrics_path.exists():  # a fresh run starts a new log; a resumed one drops rows past its checkpoint
+        kept = [r for r in read_jsonl(metrics_path) if r.get("step", 0) <= state["step"]] if resume else []
+        write_jsonl(metrics_path, kept)
     if main:
         n_params = count_parameters(accelerator.unwrap_model(model))
         accelerator.print(f"model {mcfg.preset}: {n_params / 1e6:.2f}M parameters, vocab {tok.vocab_size}, "

@@ -41,7 +41,7 @@ def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters:
     found = style_pieces(controls, vocab) if fill_meter or fill_tempo else None
     if not found:
         return controls, {}
-    family, label, table = found
+    _, label, table = found
     pairs = [(k.split(" ")[0], float(k.split(" ")[1]), n) for k, n in table.items()]
     pairs = [(m, t, n) for m, t, n in pairs if TEMPO_RANGE[0] <= t <= TEMPO_RANGE[1]]
     total = sum(n for _, _, n in pairs)
