@@ -197,6 +197,20 @@ def test_abc_bad_tune_is_skipped_others_kept(tmp_path):
     assert skipped == [f"{path}#1"]
 
 
+def test_a_part_book_abc_file_is_one_piece_with_a_sung_part_per_voice():
+    """music21's Josquin chansons keep each voice as a tune: read as one work, four voices in register order."""
+    result = load_pieces(corpus_file("music21:josquin/milleRegrets.abc"))
+    assert len(result.pieces) == 1 and not result.skipped
+    score, meta = result.pieces[0]
+    assert [t.name for t in score.tracks] == ["Superius", "Contratenor", "Tenor", "Bassus"]
+    assert meta.title == "Mille regrets" and meta.programs == [52] and meta.composer == "josquin"
+    means = [sum(n.pitch for n in t.notes) / len(t.notes) for t in score.tracks]
+    assert means == sorted(means, reverse=True)  # the tenor sounds an octave below its treble-8 clef
+    ends = [max(n.end for n in t.notes) for t in score.tracks]
+    assert max(ends) - min(ends) <= score.tpq * 4  # the voices end together
+    assert meta.n_notes == sum(len(t.notes) for t in score.tracks) == 293
+
+
 def test_split_abc_tunes_keeps_header_and_numbers():
     header, tunes = split_abc_tunes(ABC_TWO_TUNES)
     assert header.startswith("%abc-2.1")

@@ -3,7 +3,8 @@
 MIDI files are read by symusic directly. MusicXML, ABC and Humdrum/kern files are parsed by music21
 and converted to symusic here (repeats expanded, ties merged, velocities from dynamics, as music21's
 MIDI export plays them, but in linear time). A multi-tune ABC file yields one piece per tune, each
-tune parsed on its own: one that fails becomes a "file#index" Skip and the others are kept. A file
+tune parsed on its own: one that fails becomes a "file#index" Skip and the others are kept; a file
+whose tunes are the voices of one work (a part-book) yields one piece with a part per voice. A file
 that cannot be read at all raises BadInputError with a one-line reason. Recordings (.wav .flac .mp3
 .ogg .aif .aiff) are transcribed to notes by tunesmith.transcribe.load_recording. Nothing here prints, and
 everything returned pickles, so load_pieces can run in a multiprocessing pool.
@@ -30,6 +31,7 @@ from music21.abcFormat import ABCFile
 from music21.abcFormat import translate as abc_translate
 from music21.midi import translate as m21_midi_translate
 
+from tunesmith.data.abc_text import AbcTune, abc_header_fields, same_work_voices, split_abc_tunes
 from tunesmith.data.beats import rebar_from_annotation
 from tunesmith.data.metadata import (
     COLLECTION_COMPOSERS, COLLECTION_GENRES, DEFAULT_TEMPO, R_FIELD_NOT_A_FORM, VOCAL_COLLECTIONS, KeyInfo, PieceMeta,
@@ -50,14 +52,12 @@ TIE_GAP = 1e-3  # quarter notes: a tied note continues a held one only if it sta
 
 _VOCAL_NAME = re.compile(
     r"\b(sopran\w*|alto|altus|contralto|mezzo\w*|tenor\w*|bass|basso|bassus|bariton\w*|cantus|canto|"
-    r"quinto|quintus|sesto|sextus|superius|discantus|contratenor|triplum|motetus|duplum|voice|voices|"
+    r"quinto|quintus|quinta|sesto|sextus|superius|discantus|contratenor|contra|triplum|motetus|duplum|voice|voices|"
     r"voce|vox|voix|gesang|singstimme|stimme|choir|chorus|coro|chor)\b",
     re.IGNORECASE,
 )
 _REPEAT_CLASSES = (bar.Repeat, repeat.RepeatExpression, spanner.RepeatBracket)
 _MINOR_MODES = ("minor", "aeolian", "dorian", "phrygian", "locrian")
-_ABC_TUNE_START = re.compile(r"^X:\s*(\d*)", re.MULTILINE)
-_ABC_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _FILE_NAME = re.compile(r"\.(mxl|xml|musicxml|krn|abc|midi?)$", re.IGNORECASE)
 
 
@@ -193,6 +193,11 @@ def single_piece(src: SourceFile, score: symusic.Score, bars_source: str = "file
 # ---------------------------------------------------------------------------------------------
 
 
+def names_a_voice(name: str) -> bool:
+    """Whether a part's name or title is a voice's ("Tenor", "Quintus", "Sopran", "Choir")."""
+    return bool(_VOCAL_NAME.search(name))
+
+
 def is_vocal_part(part: stream.Stream, collection: str) -> bool:
     """Whether a part is sung: a music21 voice instrument, a voice's name, or a vocal collection's default.
 
@@ -208,7 +213,7 @@ def is_vocal_part(part: stream.Stream, collection: str) -> bool:
         try:
             return isinstance(instrument.fromString(name), instrument.Vocalist)
         except Exception:  # InstrumentException: a name music21 does not know
-            if _VOCAL_NAME.search(name):
+            if names_a_voice(name):
                 return True
     return collection in VOCAL_COLLECTIONS
 
@@ -530,15 +535,6 @@ def _already_parsed(score: stream.Stream, tune: TuneInfo) -> tuple[stream.Stream
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class AbcTune:
-    """One tune of an ABC file: its X: number (None if absent), its text and its header fields."""
-
-    number: int | None
-    text: str
-    fields: dict[str, str]
-
-
 def _decode_text(src: SourceFile, data: bytes) -> str:
     """Text of a text file (UTF-8, else Latin-1); binary data → BadInputError."""
     if b"\x00" in data:
@@ -547,30 +543,6 @@ def _decode_text(src: SourceFile, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
-
-
-def abc_header_fields(text: str) -> dict[str, str]:
-    """Header fields of a tune (the first value of each field letter), up to its K: line."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _ABC_FIELD.match(line.strip())
-        if m:
-            fields.setdefault(m.group(1), m.group(2).strip())
-            if m.group(1) == "K":
-                break
-    return fields
-
-
-def split_abc_tunes(text: str) -> tuple[str, list[AbcTune]]:
-    """(file header, tunes) of an ABC text; tunes start at X: lines. No X: line → one tune, no header."""
-    starts = list(_ABC_TUNE_START.finditer(text))
-    if not starts:
-        return "", [AbcTune(None, text, abc_header_fields(text))]
-    tunes = []
-    for i, m in enumerate(starts):
-        body = text[m.start(): starts[i + 1].start() if i + 1 < len(starts) else len(text)]
-        tunes.append(AbcTune(int(m.group(1)) if m.group(1) else None, body, abc_header_fields(body)))
-    return text[: starts[0].start()], tunes
 
 
 def parse_abc_tune(header: str, tune: AbcTune, file_fields: dict[str, str]) -> tuple[stream.Score, TuneInfo]:
@@ -582,11 +554,29 @@ def parse_abc_tune(header: str, tune: AbcTune, file_fields: dict[str, str]) -> t
     return m21, TuneInfo(genre=normalize_genre(rhythm), key=KeyInfo() if no_key else None)
 
 
+def parse_abc_voices(header: str, tunes: list[AbcTune], file_fields: dict[str, str]) -> tuple[stream.Score, TuneInfo]:
+    """The tunes of a part-book ABC file (abc_text.same_work_voices) parsed one by one and joined as the
+    parts of one score, each named for its voice; the first tune's metadata and facts stand for the work."""
+    merged = stream.Score()
+    info = TuneInfo()
+    for number, tune in enumerate(tunes):
+        voice, info_here = parse_abc_tune(header, tune, file_fields)
+        if number == 0:
+            merged.metadata, info = voice.metadata, info_here
+        for part in voice.parts if voice.parts else [voice]:
+            part.partName = tune.titles[1] if len(tune.titles) > 1 else f"voice {number + 1}"
+            merged.insert(0, part)
+    return merged, info
+
+
 def load_abc(src: SourceFile) -> LoadResult:
-    """One piece per tune of an ABC file; each tune is parsed on its own so a bad tune costs only itself."""
+    """One piece per tune of an ABC file, each tune parsed on its own so a bad tune costs only itself;
+    a file whose tunes are the voices of one work gives one piece with a part per voice."""
     text = _decode_text(src, _read_bytes(src))
     header, tunes = split_abc_tunes(text)
     if not any("K" in t.fields for t in tunes):
         raise BadInputError(src.display, "no ABC tune found (no K: field)")
     file_fields = abc_header_fields(header) if header else {}
+    if same_work_voices(tunes, names_a_voice):
+        return _collect(src, [functools.partial(parse_abc_voices, header, tunes, file_fields)])
     return _collect(src, [functools.partial(parse_abc_tune, header, t, file_fields) for t in tunes])

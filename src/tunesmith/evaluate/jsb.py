@@ -502,7 +502,8 @@ def format_jsb_table(result: dict) -> str:
     rows.append((label, f"{ours['nll_per_token']:.3f}"))
     if "nll_per_token_transposed" in ours:
         k = ours["transpositions"]
-        rows.append((f"  the same model, averaged over transpositions -{k}..+{k} ({2 * k + 1} passes)",
+        trained = " (the shifts it was trained on)" if k == result.get("config", {}).get("transpose") else ""
+        rows.append((f"  the same model, averaged over transpositions -{k}..+{k}{trained} ({2 * k + 1} passes)",
                      f"{ours['nll_per_token_transposed']:.3f}"))
     return _table(result, ours, rows)
 
