@@ -23,7 +23,8 @@ import symusic
 from tqdm import tqdm
 
 from tunesmith import ops
-from tunesmith.adherence import key_match, measure_bars, measure_key, measure_meters, measure_programs, measure_tempos
+from tunesmith.adherence import (instruments_hold, key_match, measure_bars, measure_key, measure_meters, measure_programs,
+                                 measure_tempos)
 from tunesmith.generate import GenerationOptions, load
 from tunesmith.prompt import preferred_mode, understand
 from tunesmith.words import MOOD_TEMPO, MOODS, composer_phrase, mood_holds, mood_of
@@ -130,7 +131,7 @@ def measure(path: Path, want: dict) -> dict:
         row["meter"] = measure_meters(score) == [want["meter"]]
     if want["instruments"]:
         progs = measure_programs(score)
-        row["instruments"] = bool(progs) and set(progs) <= set(want["instruments"])
+        row["instruments"] = instruments_hold(want["instruments"], progs)
     bars = want["bars"] or (bars_for_seconds(want["seconds"], want["meter"], want["tempo"]) if want["seconds"] else None)
     if bars:
         row["length"] = measure_bars(score) == bars

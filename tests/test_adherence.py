@@ -2,8 +2,8 @@
 
 import symusic
 
-from tunesmith.adherence import (adherence_report, all_pass, failures, key_match, measure_bars, measure_key,
-                                 measure_meters, measure_programs, relative_key)
+from tunesmith.adherence import (adherence_report, all_pass, failures, instruments_hold, key_match, measure_bars,
+                                 measure_key, measure_meters, measure_programs, relative_key)
 from tunesmith.tokenizer import Controls
 
 
@@ -27,6 +27,16 @@ def test_report_passes_and_fails_honestly(chorale):
     bad = adherence_report(chorale, Controls(key="C major", meter="3/4", tempo=200, instruments=(73,)), bars=16)
     assert set(failures(bad)) == {"key", "meter", "tempo", "instruments", "bars"} and not all_pass(bad)
     assert bad["key"]["analyzer"].startswith("music21")
+
+
+def test_instruments_hold_only_when_every_asked_instrument_plays(chorale):
+    """A single line given to the trumpet of a brass quartet is not the quartet asked for."""
+    assert instruments_hold((56, 57, 58, 60), [56, 57, 58, 60])
+    assert not instruments_hold((56, 57, 58, 60), [56]) and not instruments_hold((40,), [40, 0])
+    assert not instruments_hold((0,), [])
+    played = measure_programs(chorale)
+    report = adherence_report(chorale, Controls(instruments=tuple(played) + (40,)))
+    assert report["instruments"]["measured"] == played and not report["instruments"]["pass"]
 
 
 def test_bars_follow_time_signature_changes():

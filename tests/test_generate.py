@@ -141,6 +141,18 @@ def test_a_chorale_for_strings_is_written_for_choir_and_shared_out_by_register(m
     assert set(mean) == {40, 41, 42} and mean[40] > mean[41] > mean[42], mean
 
 
+def test_bundled_model_writes_a_melody_style_in_parts_for_an_ensemble():
+    """Marches in the corpus are single folk melodies: for a brass quartet the piece is written as parts
+    (for choir, which the model writes in four voices) and shared out by register, every instrument playing."""
+    brass = Controls(genre="march", instruments=(56, 57, 58, 60))  # trumpet, trombone, tuba, horn
+    gen = tunesmith.load().generate(GenerationOptions(controls=brass, bars=8, seed=3))[0]
+    row = gen.report["instruments"]
+    assert row["written_as"] == [52] and "in parts" in row["written_why"] and row["pass"], row
+    score = symusic.Score.from_midi(gen.score.dumps_midi())
+    mean = {t.program: sum(n.pitch for n in t.notes) / t.note_num() for t in score.tracks if t.note_num()}
+    assert set(mean) == {56, 57, 58, 60} and mean[56] > mean[58] and mean[57] > mean[58], mean
+
+
 def test_export_ships_half_precision_and_keeps_the_model_card(tiny_model, tmp_path):
     import torch
 

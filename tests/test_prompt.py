@@ -97,6 +97,17 @@ def test_style_by_meaning_and_not_by_accident():
     assert (plain.controls.composer, plain.controls.collection, plain.controls.genre) == (None, None, None)
 
 
+def test_renaissance_polyphony_is_palestrina_and_a_chanson_is_josquin():
+    """Palestrina's masses (1,178 pieces) stand for Renaissance polyphony; music21's Josquin pieces are chansons."""
+    vocab = ControlVocab(collections=["bach", "josquin", "palestrina"], composers=["bach", "josquin", "palestrina"],
+                         genres=["chorale", "mass"])
+    meters = Tokenizer(vocab).meters
+    for text in ("a Renaissance motet", "a motet for choir", "some renaissance polyphony"):
+        assert understand(text, vocab, meters).controls.collection == "palestrina", text
+    assert understand("a Renaissance chanson", vocab, meters).controls.collection == "josquin"
+    assert understand("a piece in the style of Josquin", vocab, meters).controls.composer == "josquin"
+
+
 @pytest.mark.parametrize("text,named", [("something in the style of Gershwin", "Gershwin"),
                                         ("a waltz like Tchaikovsky", "Tchaikovsky")])
 def test_unknown_composer_names_nearest_known(text, named):

@@ -101,6 +101,11 @@ def key_match(requested: str, measured: str | None) -> str:
     return "relative" if measured == relative_key(req) else "wrong"
 
 
+def instruments_hold(requested, measured: list[int]) -> bool:
+    """Every instrument asked plays and no other does: a quartet whose melody went to the violin alone fails."""
+    return bool(measured) and set(measured) == set(requested)
+
+
 def adherence_report(score: symusic.Score, controls, bars: int | None = None, mood: str | None = None,
                      prompt_bars: int = 0, mode: str | None = None) -> dict:
     """For each requested control: requested vs measured in the MIDI, and pass/fail.
@@ -129,7 +134,7 @@ def adherence_report(score: symusic.Score, controls, bars: int | None = None, mo
     if c.instruments:
         programs = measure_programs(score)
         report["instruments"] = {"requested": sorted(c.instruments), "measured": programs,
-                                 "pass": bool(programs) and set(programs) <= set(c.instruments)}
+                                 "pass": instruments_hold(c.instruments, programs)}
     if bars:
         measured = measure_bars(score) - prompt_bars
         report["bars"] = {"requested": bars, "measured": measured, "pass": measured == bars}

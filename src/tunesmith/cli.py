@@ -87,8 +87,15 @@ def format_adherence(report: dict) -> str:
         if "written_as" in row:
             from tunesmith.instruments import program_name
 
-            extra = (f" (written as {', '.join(program_name(p) for p in row['written_as'])}, the style's "
-                     f"instrument in training; voiced as asked)")
+            why = row.get("written_why", "the style's instrument in training")
+            extra = f" (written as {', '.join(program_name(p) for p in row['written_as'])}, {why}; voiced as asked)"
+        if name == "instruments" and not row["pass"]:
+            from tunesmith.instruments import program_name
+
+            silent = [program_name(p) for p in row["requested"] if p not in (row["measured"] or [])]
+            extra += f"; no part for {', '.join(silent)}: the piece has fewer voices" if silent else ""
+        elif row.get("shared_by_register"):
+            extra = " (the model left one silent: its notes shared out by register)"
         if "chosen" in row:  # not asked: drawn from the style's training pieces (typical.py)
             extra = f" (not asked: {row['chosen']})"
         verb = "chose" if "chosen" in row else "asked"

@@ -12,12 +12,12 @@ import symusic
 import torch
 
 from tunesmith import ops
-from tunesmith.adherence import adherence_report, all_pass
+from tunesmith.adherence import adherence_report, all_pass, instruments_hold, measure_programs
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
-from tunesmith.instruments import native_voicing, voice_by_register
+from tunesmith.instruments import CHOIR, DRUMS, native_voicing, voice_by_register
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
 from tunesmith.tokenizer import Controls, Tokenizer
 from tunesmith.typical import typical_controls
@@ -123,30 +123,56 @@ class Model:
         results, prepared = [], {}  # prompts by controls: samples that draw the same ones share it
         for k in range(opts.num_samples):
             asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
-            sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
-            if sample.controls not in prepared:
-                prepared[sample.controls] = self._prepare(sample, text_embeds is not None)
-            prompt, n_controls, unconditional = prepared[sample.controls]
-            best, best_score, t0, tried = None, -1, time.time(), []
-            for c in range(tries):
-                torch.manual_seed(opts.seed + k + 1000 * c)
-                bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
-                seq = self._continue(prompt, n_controls, sample, budget, sampling, text_embeds, bias, unconditional)
-                gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k, chosen)
-                score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
-                tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
-                if score > best_score:
-                    best, best_score = gen, score
-                if all_pass(gen.report):
+            run = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared)
+            best = self._sample(*run, written)
+            for retry in range(max(1, opts.candidates) if self._ensemble_left_silent(best, written) else 0):
+                # fewer voices than the ensemble asked (folk styles are melodies): parts, written for choir
+                parts = self._sample(*run, (CHOIR,), salt=retry + 1)
+                if len(parts.report["instruments"]["measured"]) > len(best.report["instruments"]["measured"]):
+                    parts.report["instruments"]["written_why"] = "in parts: the first try had fewer voices"
+                    best = parts
+                if best.report["instruments"]["pass"]:
                     break
-            best.candidates = c + 1
-            if "key" in best.report:
-                best.report["key"]["tried"] = tried  # the key measured on each candidate, in order
-            if opts.fix_key and opts.controls.key and not best.report["key"]["pass"]:
-                best = self._into_key(best, len(prompt)) or best
-            best.seconds = time.time() - t0
             results.append(best)
         return results
+
+    @staticmethod
+    def _ensemble_left_silent(gen: Generation, written: tuple[int, ...] | None) -> bool:
+        """Whether a piece for two or more pitched instruments left one silent, not already written in parts."""
+        row = gen.report.get("instruments")
+        pitched = [p for p in (row or {}).get("requested", []) if p != DRUMS]
+        return bool(row) and len(pitched) >= 2 and written != (CHOIR,) and not row["pass"]
+
+    def _sample(self, asked: GenerationOptions, chosen: dict[str, str], k: int, tries: int, budget: int,
+                sampling: dict, text_embeds: torch.Tensor | None, prepared: dict,
+                written: tuple[int, ...] | None, salt: int = 0) -> Generation:
+        """Sample k: up to `tries` candidates, the first whose key / mood pass (else the best) kept, moved
+        into the asked key when `fix_key` allows; written for `written` and voiced for the asked instruments.
+        `salt` > 0 draws other candidates from the same seed (a retry)."""
+        opts = asked
+        sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
+        if sample.controls not in prepared:
+            prepared[sample.controls] = self._prepare(sample, text_embeds is not None)
+        prompt, n_controls, unconditional = prepared[sample.controls]
+        best, best_score, t0, tried = None, -1, time.time(), []
+        for c in range(tries):
+            torch.manual_seed(opts.seed + k + 1000 * c + 100_000 * salt)
+            bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
+            seq = self._continue(prompt, n_controls, sample, budget, sampling, text_embeds, bias, unconditional)
+            gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k, chosen, written)
+            score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
+            tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
+            if score > best_score:
+                best, best_score = gen, score
+            if all_pass(gen.report):
+                break
+        best.candidates = c + 1
+        if "key" in best.report:
+            best.report["key"]["tried"] = tried  # the key measured on each candidate, in order
+        if opts.fix_key and opts.controls.key and not best.report["key"]["pass"]:
+            best = self._into_key(best, len(prompt)) or best
+        best.seconds = time.time() - t0
+        return best
 
     def _prepare(self, opts: GenerationOptions, text: bool) -> tuple[list[int], int, list[int] | None]:
         """The prompt ids, how many of them are controls, and the style-free controls for guidance (or None)."""
@@ -182,16 +208,19 @@ class Model:
         return native_voicing(controls, self.tokenizer.controls.instrumentation)
 
     def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int,
-                chosen: dict[str, str] | None = None) -> Generation:
+                chosen: dict[str, str] | None = None, written: tuple[int, ...] | None = None) -> Generation:
         """Decode a sequence into a Generation with its adherence report (`opts` as the user asked, with
-        any control `chosen` for them marked so in the report)."""
+        any control `chosen` for them marked so in the report). A piece `written` for other instruments
+        is voiced for the asked ones by register; so is one that left an asked instrument silent."""
         tok = self.tokenizer
         score = tok.decode(seq)
         if score.note_num() == 0:
             raise TunesmithError(f"sample {k} decoded to a score without notes")
-        written = self._written_as(opts.controls)
-        if written:
-            score = voice_by_register(score, opts.controls.instruments)
+        asked = opts.controls.instruments
+        pitched = tuple(p for p in asked or () if p != DRUMS)
+        shared = bool(pitched) and not written and not instruments_hold(pitched, [p for p in measure_programs(score) if p != DRUMS])
+        if written or shared:
+            score = voice_by_register(score, pitched)
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)
@@ -200,6 +229,8 @@ class Model:
         gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode)
         if written:
             gen.report["instruments"]["written_as"] = list(written)
+        if shared:
+            gen.report["instruments"]["shared_by_register"] = True  # the model had left one silent
         for name, why in (chosen or {}).items():
             gen.report[name]["chosen"] = why
         return gen
@@ -223,7 +254,8 @@ class Model:
             return None
         moved = np.concatenate([ids[:n_prompt], ops.shift_tokens_in_range(music, lo, hi, shift)]).tolist()
         chosen = {n: r["chosen"] for n, r in gen.report.items() if isinstance(r, dict) and "chosen" in r}
-        out = self._finish(moved, n_prompt, gen.options, 0, chosen)
+        written = tuple(gen.report.get("instruments", {}).get("written_as", ())) or None
+        out = self._finish(moved, n_prompt, gen.options, 0, chosen, written)
         out.candidates = gen.candidates
         out.report["key"]["tried"] = gen.report["key"].get("tried", [measured])
         out.report["key"]["transposed_by"] = shift

@@ -12,6 +12,7 @@ from pretty_midi.constants import INSTRUMENT_MAP
 from tunesmith.errors import TunesmithError
 
 DRUMS = -1
+CHOIR = 52  # GM "Choir Aahs": the sung parts of chorales and polyphony
 
 # Everyday names a musician types, beside the 128 official GM names.
 COMMON_NAMES: dict[str, int] = {

@@ -113,8 +113,9 @@ COLLECTION_WORDS: dict[str, tuple[str, ...]] = {
     "ryansMammoth": ("irish and american fiddle tune", "fiddle tune", "celtic dance tune"),
     "airdsAirs": ("scottish air", "scottish folk tune", "celtic air"),
     "miscFolk": ("folk tune",),
-    "palestrina": ("renaissance polyphony", "renaissance mass", "sacred polyphony", "palestrina mass"),
-    "josquin": ("renaissance polyphony", "franco-flemish motet"),
+    "palestrina": ("renaissance polyphony", "renaissance mass", "renaissance motet", "motet", "sacred polyphony",
+                   "palestrina mass"),
+    "josquin": ("franco-flemish chanson", "renaissance chanson", "josquin chanson"),  # music21's Josquin: chansons
     "monteverdi": ("italian madrigal", "renaissance madrigal", "early baroque madrigal"),
     "trecento": ("medieval italian song", "ars nova", "trecento song"),
     "pianomidi": ("classical piano piece", "romantic piano piece", "piano solo"),
