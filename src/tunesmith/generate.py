@@ -123,9 +123,10 @@ class Model:
         results, prepared = [], {}  # prompts by controls: samples that draw the same ones share it
         for k in range(opts.num_samples):
             asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
-            run = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared)
+            run, t0 = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared), time.time()
             best = self._sample(*run, written)
-            for retry in range(max(1, opts.candidates) if self._ensemble_left_silent(best, written) else 0):
+            retries = (1 if deterministic else max(1, opts.candidates)) if self._ensemble_left_silent(best, written) else 0
+            for retry in range(retries):
                 # fewer voices than the ensemble asked (folk styles are melodies): parts, written for choir
                 parts = self._sample(*run, (CHOIR,), salt=retry + 1)
                 if len(parts.report["instruments"]["measured"]) > len(best.report["instruments"]["measured"]):
@@ -133,6 +134,7 @@ class Model:
                     best = parts
                 if best.report["instruments"]["pass"]:
                     break
+            best.seconds = time.time() - t0
             results.append(best)
         return results
 
@@ -149,17 +151,16 @@ class Model:
         """Sample k: up to `tries` candidates, the first whose key / mood pass (else the best) kept, moved
         into the asked key when `fix_key` allows; written for `written` and voiced for the asked instruments.
         `salt` > 0 draws other candidates from the same seed (a retry)."""
-        opts = asked
         sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
         if sample.controls not in prepared:
             prepared[sample.controls] = self._prepare(sample, text_embeds is not None)
         prompt, n_controls, unconditional = prepared[sample.controls]
-        best, best_score, t0, tried = None, -1, time.time(), []
+        best, best_score, tried = None, -1, []
         for c in range(tries):
-            torch.manual_seed(opts.seed + k + 1000 * c + 100_000 * salt)
-            bias = opts.key_bias * (1 + 0.5 * c) if opts.controls.key else 0.0
+            torch.manual_seed(asked.seed + k + 1000 * c + 100_000 * salt)
+            bias = asked.key_bias * (1 + 0.5 * c) if asked.controls.key else 0.0
             seq = self._continue(prompt, n_controls, sample, budget, sampling, text_embeds, bias, unconditional)
-            gen = self._finish(seq, len(prompt), replace(asked, seed=opts.seed + k), k, chosen, written)
+            gen = self._finish(seq, len(prompt), replace(asked, seed=asked.seed + k), k, chosen, written)
             score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
             tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
             if score > best_score:
@@ -169,9 +170,8 @@ class Model:
         best.candidates = c + 1
         if "key" in best.report:
             best.report["key"]["tried"] = tried  # the key measured on each candidate, in order
-        if opts.fix_key and opts.controls.key and not best.report["key"]["pass"]:
+        if asked.fix_key and asked.controls.key and not best.report["key"]["pass"]:
             best = self._into_key(best, len(prompt)) or best
-        best.seconds = time.time() - t0
         return best
 
     def _prepare(self, opts: GenerationOptions, text: bool) -> tuple[list[int], int, list[int] | None]:
