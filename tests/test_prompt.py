@@ -97,6 +97,12 @@ def test_style_by_meaning_and_not_by_accident():
     assert (plain.controls.composer, plain.controls.collection, plain.controls.genre) == (None, None, None)
 
 
+def test_an_instrument_joined_to_another_inside_a_style_phrase_is_named():
+    assert read("a gentle clarinet and piano solo in F major").controls.instruments == (0, 71)
+    assert read("a pop song for strings").controls.instruments == (40, 41, 42)  # the strings replace the piano
+    assert read("a classical piano piece").controls.instruments == (0,)
+
+
 def test_renaissance_polyphony_is_palestrina_and_a_chanson_is_josquin():
     """Palestrina's masses (1,178 pieces) stand for Renaissance polyphony; music21's Josquin pieces are chansons."""
     vocab = ControlVocab(collections=["bach", "josquin", "palestrina"], composers=["bach", "josquin", "palestrina"],

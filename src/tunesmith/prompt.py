@@ -153,6 +153,9 @@ def _length(low: str) -> tuple[int | None, float | None, str | None]:
     return None, None, None
 
 
+_JOINED = re.compile(r"\b(?:with|and|plus)\s+(?:a |an |the )?$")  # an instrument joined to another
+
+
 def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
     """Instruments named in the prompt. One implied by a style's words ("a classical *piano* piece")
     counts only when no instrument is named outside them ("... for acoustic guitar")."""
@@ -164,8 +167,10 @@ def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
     styles = _find_phrase(low, {w for words in COLLECTION_WORDS.values() for w in words})
     inside = {(at, n) for at, n in found for s_at, phrase in styles if s_at <= at < s_at + len(phrase)}
     outside = [f for f in found if f not in inside]
-    if outside and not all(re.search(r"\b(?:with|and|plus)\s+(?:a |an |the )?$", low[:at]) for at, _ in outside):
-        found = outside  # "a pop song for strings": the strings replace the style's piano; "with drums" adds
+    joined = [f for f in found if _JOINED.search(low[:f[0]])]  # "clarinet and piano solo": the piano is named
+    if outside and not all(f in joined for f in outside):
+        # "a pop song for strings": the strings replace the style's piano; "with drums" adds
+        found = sorted(set(outside) | {f for f in inside if f in joined})
     programs = tuple(sorted({p for _, name in found for p in names[name]}))
     return programs, "named: " + ", ".join(f"'{n}'" for _, n in found)
 

@@ -12,7 +12,7 @@ from jsb_pieces import write_tiny_npz
 from tunesmith.evaluate.jsb import (PITCH0, REST, VOCAB_SIZE, JsbConfig, build_jsb_model, evaluate_jsb,
                                     format_jsb_table, load_jsb, load_jsb_model, mixture_nll, run_jsb_benchmark,
                                     save_jsb_model, serialise, token_logprobs, train_jsb, training_batch)
-from tunesmith.evaluate.jsb_distill import (Teacher, shift_pitch_columns, soft_cross_entropy,
+from tunesmith.evaluate.jsb_distill import (Teacher, shift_pitch_columns, soft_cross_entropy, soften,
                                             teacher_distributions)
 
 TINY = JsbConfig(context_steps=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, batch_size=8,
@@ -70,6 +70,19 @@ def test_the_teacher_is_the_transposition_mixture_mapped_back_to_the_piece(npz, 
     assert torch.equal(rows, shift_pitch_columns(teacher.targets[3][8:16], 1))
 
 
+def test_softened_targets_keep_their_ranks_and_spread_their_mass(npz, trained):
+    train = load_jsb(npz, "train")
+    sharp = teacher_distributions([(trained, TINY)], train)[0]
+    soft = soften(sharp, 1.5)
+    assert torch.allclose(soft.sum(-1), torch.ones(len(soft))) and torch.equal(soft.argmax(-1), sharp.argmax(-1))
+
+    def entropy(p):
+        return float(-(p * p.clamp_min(1e-12).log()).sum(-1).mean())
+
+    assert entropy(soft) > entropy(sharp) and torch.equal(soften(sharp, 1.0), sharp)
+    assert torch.all(soft[sharp == 0] == 0)  # what the teacher rules out stays out (padding rows, past the range)
+
+
 def test_a_student_learns_the_teacher(npz, trained):
     train, valid = load_jsb(npz, "train"), load_jsb(npz, "valid")
     teacher = Teacher(teacher_distributions([(trained, TINY)], train), ["tiny"], 0)
@@ -90,8 +103,9 @@ def test_a_student_learns_the_teacher(npz, trained):
 def test_the_benchmark_distils_from_saved_models_and_says_so(npz, trained, tmp_path):
     save_jsb_model(tmp_path / "teacher", trained, TINY, {"steps": TINY.max_steps})
     result = run_jsb_benchmark(npz, tmp_path / "student", replace(TINY, max_steps=5), progress=False,
-                               teacher_dirs=[tmp_path / "teacher"], teacher_transpositions=1)
+                               teacher_dirs=[tmp_path / "teacher"], teacher_transpositions=1, teacher_temperature=1.3)
     told = result["training"]["distilled_from"]
     assert told["models"] == [str(tmp_path / "teacher")] and told["transpositions"] == 1 and told["teacher_train_nll"] > 0
+    assert told["temperature"] == 1.3 and "softened T = 1.3" in format_jsb_table(result)
     assert "averaged predictions of 1 model(s)" in format_jsb_table(result) and "one model, one pass" in format_jsb_table(result)
     assert load_jsb_model(tmp_path / "student" / "model")[2]["distilled_from"] == told

@@ -82,8 +82,10 @@ def cmd_bench_jsb(args) -> None:
         given["relative_pitch"] = args.relative_pitch
     if args.distill_from and args.model:
         raise TunesmithError("--distill-from trains a model: give it without --model (which only evaluates)")
-    if args.distill_transpositions and not args.distill_from:
-        raise TunesmithError("--distill-transpositions needs --distill-from MODEL [MODEL ...]")
+    if (args.distill_transpositions or args.distill_temperature != 1.0) and not args.distill_from:
+        raise TunesmithError("--distill-transpositions and --distill-temperature need --distill-from MODEL [MODEL ...]")
+    if args.distill_temperature <= 0:
+        raise TunesmithError(f"--distill-temperature must be > 0 (got {args.distill_temperature:g})")
     if args.model and len(args.model) > 1:
         result = run_jsb_ensemble(args.eval_data or args.data, args.out, args.model, split=args.eval_split,
                                   transpositions=args.eval_transpositions)
@@ -94,7 +96,8 @@ def cmd_bench_jsb(args) -> None:
     result = run_jsb_benchmark(args.data, args.out, cfg, train_split=args.train_split, eval_split=args.eval_split,
                                eval_data=args.eval_data, model_dir=args.model[0] if args.model else None,
                                init_from=args.init, transpositions=args.eval_transpositions,
-                               teacher_dirs=args.distill_from, teacher_transpositions=args.distill_transpositions)
+                               teacher_dirs=args.distill_from, teacher_transpositions=args.distill_transpositions,
+                               teacher_temperature=args.distill_temperature)
     print(format_jsb_table(result))
     print(f"result: {Path(args.out) / 'result.json'}")
 
@@ -193,6 +196,8 @@ def _add_bench(sub) -> None:
                         "tokens alone (knowledge distillation; the result is one model, scored in one pass)")
     j.add_argument("--distill-transpositions", type=int, default=0, metavar="K",
                    help="the teacher reads each training piece transposed by -K..+K and averages")
+    j.add_argument("--distill-temperature", type=float, default=1.0, metavar="T",
+                   help="soften the teacher's targets to q^(1/T), renormalised (T > 1: less sure; default 1)")
     j.add_argument("--out", default="runs/jsb", help="folder for the model and result.json")
     j.add_argument("--minutes", type=float, help="training time budget")
     j.add_argument("--max-steps", type=_positive, help="optimizer steps (the cosine schedule follows steps or minutes, "

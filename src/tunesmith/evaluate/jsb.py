@@ -497,8 +497,9 @@ def format_jsb_table(result: dict) -> str:
              if s else "tunesmith")
     if "distilled_from" in s:
         t = s["distilled_from"]
+        softened = f", softened T = {t['temperature']:g}" if t.get("temperature", 1.0) != 1.0 else ""
         label += (f", trained on the averaged predictions of {len(t['models'])} model(s) over transpositions "
-                  f"-{t['transpositions']}..+{t['transpositions']}; one model, one pass")
+                  f"-{t['transpositions']}..+{t['transpositions']}{softened}; one model, one pass")
     rows.append((label, f"{ours['nll_per_token']:.3f}"))
     if "nll_per_token_transposed" in ours:
         k = ours["transpositions"]
@@ -525,7 +526,8 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
                       eval_split: str = "valid", eval_data: str | Path | None = None,
                       model_dir: str | Path | None = None, progress: bool = True,
                       init_from: str | Path | None = None, transpositions: int = 0,
-                      teacher_dirs: list[str | Path] | None = None, teacher_transpositions: int = 0) -> dict:
+                      teacher_dirs: list[str | Path] | None = None, teacher_transpositions: int = 0,
+                      teacher_temperature: float = 1.0) -> dict:
     """Train on `train_split` of `data` (or load `model_dir`), evaluate on `eval_split` of `eval_data or data`,
     write `out/model/` (when trained) and `out/result.json`; returns the result.
 
@@ -534,7 +536,8 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
     up the steps, tokens and minutes of both runs and keeps the earlier one.
     `transpositions` k > 0 also reports the transposition ensemble's NLL (evaluate_jsb).
     `teacher_dirs`: train on those saved models' averaged predictions, each over -k..+k with k =
-    `teacher_transpositions` (jsb_distill); the result is still one model, scored in one pass."""
+    `teacher_transpositions`, softened by `teacher_temperature` (jsb_distill); the result is still one
+    model, scored in one pass."""
     out = Path(out)
     eval_path = Path(eval_data or data)
     eval_pieces = load_jsb(eval_path, eval_split)
@@ -554,7 +557,7 @@ def run_jsb_benchmark(data: str | Path, out: str | Path, cfg: JsbConfig = JsbCon
         if teacher_dirs:
             from tunesmith.evaluate.jsb_distill import build_teacher
 
-            teacher = build_teacher(teacher_dirs, train_pieces, teacher_transpositions, progress)
+            teacher = build_teacher(teacher_dirs, train_pieces, teacher_transpositions, progress, teacher_temperature)
         model, training = train_jsb(train_pieces, eval_pieces, cfg, progress=progress, model=start, teacher=teacher)
         if teacher:
             training["distilled_from"] = {**teacher.describe(), "teacher_train_nll": teacher.nll(train_pieces)}

@@ -69,6 +69,7 @@ class Teacher:
     targets: list[torch.Tensor]  # per training piece, (tokens, V) probabilities in the piece's own key
     models: list[str]  # the saved models averaged
     transpositions: int  # each read over -k..+k
+    temperature: float = 1.0  # targets softened to q^(1/T), renormalised (the teacher knows these pieces)
 
     def window_targets(self, piece: int, start_step: int, tokens: int, shift: int) -> torch.Tensor:
         """(tokens, V) targets for the window of `piece` from time step `start_step`, transposed by `shift`."""
@@ -92,12 +93,23 @@ class Teacher:
                      for t, p in zip(self.targets, pieces)])
 
     def describe(self) -> dict:
-        return {"models": self.models, "transpositions": self.transpositions}
+        return {"models": self.models, "transpositions": self.transpositions, "temperature": self.temperature}
+
+
+def soften(probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(..., V) distributions raised to 1/T and renormalised: T > 1 spreads the mass, ranks kept."""
+    if temperature == 1.0:
+        return probs
+    logits = torch.log(probs) / temperature  # log 0 = -inf stays impossible
+    return torch.softmax(logits, -1)
 
 
 def build_teacher(model_dirs: list[str], pieces: list[np.ndarray], transpositions: int = 0,
-                  progress: bool = True) -> Teacher:
-    """The Teacher for `pieces` from saved benchmark models, each read over -k..+k."""
+                  progress: bool = True, temperature: float = 1.0) -> Teacher:
+    """The Teacher for `pieces` from saved benchmark models, each read over -k..+k, softened by `temperature`.
+
+    The teacher has learned the training pieces, so its targets on them are surer than its predictions
+    on music it never saw (the distilled model comes out over-confident); T > 1 evens that out."""
     members = [load_jsb_model(folder)[:2] for folder in model_dirs]
-    return Teacher(teacher_distributions(members, pieces, transpositions, progress=progress),
-                   [str(m) for m in model_dirs], transpositions)
+    targets = [soften(t, temperature) for t in teacher_distributions(members, pieces, transpositions, progress=progress)]
+    return Teacher(targets, [str(m) for m in model_dirs], transpositions, temperature)
