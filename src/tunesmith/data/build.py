@@ -77,10 +77,10 @@ def default_cache_dir() -> Path:
 def _code_version() -> str:
     """A digest of the code that turns a file into cached pieces: changing it invalidates the cache."""
     from tunesmith import transcribe
-    from tunesmith.data import beats, load, metadata
+    from tunesmith.data import abc_text, beats, load, metadata
 
     digest = hashlib.sha1(CACHE_VERSION.encode())  # the music vocabulary (REMI_PARAMS) is in every key
-    for module in (beats, load, metadata, transcribe):
+    for module in (abc_text, beats, load, metadata, transcribe):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
