@@ -125,8 +125,8 @@ class Model:
             asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
             run, t0 = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared), time.time()
             best = self._sample(*run, written)
-            retries = (1 if deterministic else max(1, opts.candidates)) if self._ensemble_left_silent(best, written) else 0
-            for retry in range(retries):
+            silent = self._ensemble_left_silent(best, written)
+            for retry in range((1 if deterministic else max(1, opts.candidates)) if silent else 0):
                 # fewer voices than the ensemble asked (folk styles are melodies): parts, written for choir
                 parts = self._sample(*run, (CHOIR,), salt=retry + 1)
                 if len(parts.report["instruments"]["measured"]) > len(best.report["instruments"]["measured"]):
@@ -216,9 +216,9 @@ class Model:
         score = tok.decode(seq)
         if score.note_num() == 0:
             raise TunesmithError(f"sample {k} decoded to a score without notes")
-        asked = opts.controls.instruments
-        pitched = tuple(p for p in asked or () if p != DRUMS)
-        shared = bool(pitched) and not written and not instruments_hold(pitched, [p for p in measure_programs(score) if p != DRUMS])
+        pitched = tuple(p for p in opts.controls.instruments or () if p != DRUMS)
+        played = [p for p in measure_programs(score) if p != DRUMS]
+        shared = bool(pitched) and not written and not opts.prompt_midi and not instruments_hold(pitched, played)
         if written or shared:
             score = voice_by_register(score, pitched)
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
