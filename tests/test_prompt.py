@@ -103,6 +103,20 @@ def test_an_instrument_joined_to_another_inside_a_style_phrase_is_named():
     assert read("a classical piano piece").controls.instruments == (0,)
 
 
+def test_an_instrument_added_with_with_joins_the_styles_own():
+    """'a pop song with drums' is the pop song's piano and drums, not a drum solo; 'for' still replaces."""
+    vocab = ControlVocab(collections=["bach", "pop909"], composers=["bach"], genres=["chorale", "pop"],
+                         instrumentation={"collection": {"pop909": {"0": 700}, "bach": {"52": 338, "0,52": 31}},
+                                          "genre": {"chorale": {"52": 338}}})
+    meters = Tokenizer(vocab).meters
+    r = understand("a pop song with drums", vocab, meters)
+    assert r.controls.instruments == (-1, 0) and "added to Acoustic Grand Piano" in r.how["instruments"]
+    assert understand("a chorale with organ", vocab, meters).controls.instruments == (19, 52)
+    assert understand("a pop song for drums and piano", vocab, meters).controls.instruments == (-1, 0)
+    assert understand("a pop song for strings", vocab, meters).controls.instruments == (40, 41, 42)
+    assert read("a melody with drums").controls.instruments == (-1, 0)  # no style: piano
+
+
 def test_renaissance_polyphony_is_palestrina_and_a_chanson_is_josquin():
     """Palestrina's masses (1,178 pieces) stand for Renaissance polyphony; music21's Josquin pieces are chansons."""
     vocab = ControlVocab(collections=["bach", "josquin", "palestrina"], composers=["bach", "josquin", "palestrina"],

@@ -92,8 +92,11 @@ def format_adherence(report: dict) -> str:
         if name == "instruments" and not row["pass"]:
             from tunesmith.instruments import program_name
 
-            silent = [program_name(p) for p in row["requested"] if p not in (row["measured"] or [])]
+            silent = [program_name(p) for p in row["requested"] if p not in (row["measured"] or []) and p != -1]
             extra += f"; no part for {', '.join(silent)}: the piece has fewer voices" if silent else ""
+            if "drum_pieces_in_training" in row:
+                n = row["drum_pieces_in_training"]
+                extra += f"; no drums: {n} of this model's training pieces {'has' if n == 1 else 'have'} a drum part"
         elif row.get("shared_by_register"):
             extra = " (the model left one silent: its notes shared out by register)"
         if "chosen" in row:  # not asked: drawn from the style's training pieces (typical.py)

@@ -231,6 +231,10 @@ class Model:
             gen.report["instruments"]["written_as"] = list(written)
         if shared:
             gen.report["instruments"]["shared_by_register"] = True  # the model had left one silent
+        if DRUMS in (opts.controls.instruments or ()) and not gen.report["instruments"]["pass"]:
+            tallies = self.tokenizer.controls.instrumentation.get("collection", {}).values()
+            gen.report["instruments"]["drum_pieces_in_training"] = sum(
+                n for tally in tallies for key, n in tally.items() if str(DRUMS) in key.split(","))
         for name, why in (chosen or {}).items():
             gen.report[name]["chosen"] = why
         return gen

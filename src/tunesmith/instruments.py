@@ -12,6 +12,7 @@ from pretty_midi.constants import INSTRUMENT_MAP
 from tunesmith.errors import TunesmithError
 
 DRUMS = -1
+PIANO = 0
 CHOIR = 52  # GM "Choir Aahs": the sung parts of chorales and polyphony
 
 # Everyday names a musician types, beside the 128 official GM names.
@@ -80,6 +81,24 @@ def register(program: int) -> int:
     return 0 if program == DRUMS else REGISTER.get(program, FAMILY_REGISTER[program // 8])
 
 
+def style_instrumentation(controls, instrumentation: dict) -> dict[str, int] | None:
+    """What the asked style's training pieces were played on ({"0,52": pieces, ...}): the composer's
+    pieces, else the collection's, else the genre's; None when the style is not asked or not tallied.
+    `instrumentation` is tokenizer.ControlVocab.instrumentation."""
+    for family, label in (("composer", controls.composer), ("collection", controls.collection),
+                          ("genre", controls.genre)):
+        played = instrumentation.get(family, {}).get(label) if label else None
+        if played:
+            return played
+    return None
+
+
+def usual_instruments(controls, instrumentation: dict) -> tuple[int, ...] | None:
+    """The instrumentation most of the asked style's training pieces have, e.g. (0,) for pop909."""
+    played = style_instrumentation(controls, instrumentation)
+    return tuple(int(p) for p in max(played, key=played.get).split(",")) if played else None
+
+
 def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
     """The single instrument a style was written for in training, when the instruments asked were never
     part of that style there; None when the ask is in the style's own range (or unknown).
@@ -92,24 +111,19 @@ def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
     the genre. `controls` is a tokenizer.Controls; `instrumentation` is ControlVocab.instrumentation.
     """
     asked = controls.instruments
-    if not asked or DRUMS in asked:
+    played = style_instrumentation(controls, instrumentation)
+    if not asked or DRUMS in asked or not played:
         return None
-    for family, label in (("composer", controls.composer), ("collection", controls.collection),
-                          ("genre", controls.genre)):
-        played = instrumentation.get(family, {}).get(label) if label else None
-        if not played:
-            continue
-        pieces: dict[int, int] = {}
-        for key, n in played.items():
-            for p in key.split(","):
-                pieces[int(p)] = pieces.get(int(p), 0) + n
-        # an instrument is part of the style when it plays in a share of its pieces, not in one odd one
-        programs = {p for p, n in pieces.items() if n >= max(2, STYLE_SHARE * sum(played.values()))}
-        usual = max(played, key=played.get)
-        if programs & set(asked) or "," in usual:
-            return None
-        return (int(usual),)
-    return None
+    pieces: dict[int, int] = {}
+    for key, n in played.items():
+        for p in key.split(","):
+            pieces[int(p)] = pieces.get(int(p), 0) + n
+    # an instrument is part of the style when it plays in a share of its pieces, not in one odd one
+    programs = {p for p, n in pieces.items() if n >= max(2, STYLE_SHARE * sum(played.values()))}
+    usual = max(played, key=played.get)
+    if programs & set(asked) or "," in usual:
+        return None
+    return (int(usual),)
 
 
 def voice_by_register(score, programs: tuple[int, ...]):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from tunesmith import ops
 from tunesmith.errors import TunesmithError
-from tunesmith.instruments import NAME_TO_PROGRAM
+from tunesmith.instruments import NAME_TO_PROGRAM, PIANO, usual_instruments
 from tunesmith.tokenizer import Controls, ControlVocab
 from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS,
                              TEMPO_WORDS, composer_phrase)
@@ -154,13 +154,20 @@ def _length(low: str) -> tuple[int | None, float | None, str | None]:
 
 
 _JOINED = re.compile(r"\b(?:with|and|plus)\s+(?:a |an |the )?$")  # an instrument joined to another
+_ADDED = re.compile(r"\b(?:with|plus)\s+(?:a |an |the |some )?$")  # an instrument added to the music
+
+
+def _instrument_phrases() -> dict[str, tuple[int, ...]]:
+    """Instrument and ensemble names -> GM programs ("a", a GM name's abbreviation, is not one)."""
+    names = {**{n: (p,) for n, p in NAME_TO_PROGRAM.items() if not n.isdigit()}, **ENSEMBLES}
+    names.pop("a", None)
+    return names
 
 
 def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
     """Instruments named in the prompt. One implied by a style's words ("a classical *piano* piece")
     counts only when no instrument is named outside them ("... for acoustic guitar")."""
-    names = {**{n: (p,) for n, p in NAME_TO_PROGRAM.items() if not n.isdigit()}, **ENSEMBLES}
-    names.pop("a", None)
+    names = _instrument_phrases()
     found = _find_phrase(low, names)
     if not found:
         return None, None
@@ -173,6 +180,13 @@ def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
         found = sorted(set(outside) | {f for f in inside if f in joined})
     programs = tuple(sorted({p for _, name in found for p in names[name]}))
     return programs, "named: " + ", ".join(f"'{n}'" for _, n in found)
+
+
+def _only_added(low: str) -> bool:
+    """Whether every instrument named is added to the music ("a pop song with drums", "plus a bass"),
+    none named as what it is for."""
+    found = _find_phrase(low, _instrument_phrases())
+    return bool(found) and all(_ADDED.search(low[:at]) for at, _ in found)
 
 
 def _unknown_instrument(low: str) -> None:
@@ -356,6 +370,10 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
 
     controls = Controls(collection=styles.get("collection"), composer=styles.get("composer"),
                         genre=styles.get("genre"), key=key, meter=meter, tempo=tempo, instruments=instruments)
+    if instruments and _only_added(low):  # "a pop song with drums": the song's own instruments, and drums
+        own = usual_instruments(controls, vocab.instrumentation) or (PIANO,)
+        controls = replace(controls, instruments=tuple(sorted(set(own) | set(instruments))))
+        how["instruments"] += f", added to {_instrument_names(own)}"
     reading = Reading(text=text, controls=controls, bars=bars, seconds=seconds, mood=mood, how=how)
     return reading
 
