@@ -153,6 +153,14 @@ def test_bundled_model_writes_a_melody_style_in_parts_for_an_ensemble():
     assert set(mean) == {56, 57, 58, 60} and mean[56] > mean[58] and mean[57] > mean[58], mean
 
 
+def test_bundled_model_pop_song_with_drums_keeps_its_piano_and_says_why_no_drums():
+    reading, gens = tunesmith.compose("a pop song with drums, 4 bars")
+    row = gens[0].report["instruments"]
+    assert reading.controls.instruments == (-1, 0) and 0 in row["measured"]  # the song, not a drum solo
+    # the bundled model saw one drum part in training: it writes none, and the report says why
+    assert not row["pass"] and row["drum_pieces_in_training"] == 1
+
+
 def test_export_ships_half_precision_and_keeps_the_model_card(tiny_model, tmp_path):
     import torch
 
