@@ -117,6 +117,12 @@ def test_an_instrument_added_with_with_joins_the_styles_own():
     assert read("a melody with drums").controls.instruments == (-1, 0)  # no style: piano
 
 
+@pytest.mark.parametrize("text", ["a lullaby", "a berceuse for piano", "a cradle song for flute"])
+def test_night_pieces_are_calm(text):
+    r = read(text)
+    assert r.mood == "calm" and r.controls.tempo == 72
+
+
 def test_renaissance_polyphony_is_palestrina_and_a_chanson_is_josquin():
     """Palestrina's masses (1,178 pieces) stand for Renaissance polyphony; music21's Josquin pieces are chansons."""
     vocab = ControlVocab(collections=["bach", "josquin", "palestrina"], composers=["bach", "josquin", "palestrina"],

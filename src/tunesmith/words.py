@@ -34,7 +34,8 @@ MOODS: dict[str, tuple[str, ...]] = {
     "happy": ("happy", "joyful", "cheerful", "bright", "merry", "upbeat", "jolly", "playful"),
     "sad": ("sad", "melancholy", "melancholic", "mournful", "sorrowful", "gloomy", "tragic", "dark",
             "somber", "sombre", "wistful", "lament"),
-    "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy"),
+    "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy",
+             "lullaby", "lullabies", "cradle song", "berceuse"),
     "energetic": ("energetic", "lively", "exciting", "driving", "spirited", "vigorous", "intense", "dancing"),
 }
 MOOD_TEMPO = {"happy": 116, "sad": 66, "calm": 72, "energetic": 152}  # a mood's tempo when none is asked
