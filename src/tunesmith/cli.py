@@ -75,6 +75,8 @@ def cmd_generate(args) -> None:
 
 def format_adherence(report: dict) -> str:
     """One line per control: requested, measured, pass/FAIL."""
+    from tunesmith.instruments import program_name
+
     lines = []
     for name, row in report.items():
         if not isinstance(row, dict):
@@ -85,13 +87,9 @@ def format_adherence(report: dict) -> str:
         measured = row.get("measured")
         extra = f" (transposed {row['transposed_by']:+d} from {row['measured_before']})" if "transposed_by" in row else ""
         if "written_as" in row:
-            from tunesmith.instruments import program_name
-
             why = row.get("written_why", "the style's instrument in training")
             extra = f" (written as {', '.join(program_name(p) for p in row['written_as'])}, {why}; voiced as asked)"
         if name == "instruments" and not row["pass"]:
-            from tunesmith.instruments import program_name
-
             silent = [program_name(p) for p in row["requested"] if p not in (row["measured"] or []) and p != -1]
             extra += f"; no part for {', '.join(silent)}: the piece has fewer voices" if silent else ""
             if "drum_pieces_in_training" in row:

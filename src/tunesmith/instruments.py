@@ -10,6 +10,7 @@ import symusic
 from pretty_midi.constants import INSTRUMENT_MAP
 
 from tunesmith.errors import TunesmithError
+from tunesmith.tokenizer import style_tally
 
 DRUMS = -1
 PIANO = 0
@@ -85,12 +86,8 @@ def style_instrumentation(controls, instrumentation: dict) -> dict[str, int] | N
     """What the asked style's training pieces were played on ({"0,52": pieces, ...}): the composer's
     pieces, else the collection's, else the genre's; None when the style is not asked or not tallied.
     `instrumentation` is tokenizer.ControlVocab.instrumentation."""
-    for family, label in (("composer", controls.composer), ("collection", controls.collection),
-                          ("genre", controls.genre)):
-        played = instrumentation.get(family, {}).get(label) if label else None
-        if played:
-            return played
-    return None
+    found = style_tally(instrumentation, controls)
+    return found[2] if found else None
 
 
 def usual_instruments(controls, instrumentation: dict) -> tuple[int, ...] | None:

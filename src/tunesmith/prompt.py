@@ -157,20 +157,20 @@ _JOINED = re.compile(r"\b(?:with|and|plus)\s+(?:a |an |the )?$")  # an instrumen
 _ADDED = re.compile(r"\b(?:with|plus)\s+(?:a |an |the |some )?$")  # an instrument added to the music
 
 
-def _instrument_phrases() -> dict[str, tuple[int, ...]]:
-    """Instrument and ensemble names -> GM programs ("a", a GM name's abbreviation, is not one)."""
-    names = {**{n: (p,) for n, p in NAME_TO_PROGRAM.items() if not n.isdigit()}, **ENSEMBLES}
-    names.pop("a", None)
-    return names
+# instrument and ensemble names -> GM programs ("a", a GM name's abbreviation, is not one)
+_INSTRUMENT_PHRASES = {**{n: (p,) for n, p in NAME_TO_PROGRAM.items() if not n.isdigit() and n != "a"}, **ENSEMBLES}
 
 
-def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
-    """Instruments named in the prompt. One implied by a style's words ("a classical *piano* piece")
-    counts only when no instrument is named outside them ("... for acoustic guitar")."""
-    names = _instrument_phrases()
+def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None, bool]:
+    """Instruments named in the prompt, how, and whether every one is added to the music ("a pop song
+    with drums", "plus a bass") rather than named as what it is for. One implied by a style's words
+    ("a classical *piano* piece") counts only when no instrument is named outside them ("... for
+    acoustic guitar")."""
+    names = _INSTRUMENT_PHRASES
     found = _find_phrase(low, names)
     if not found:
-        return None, None
+        return None, None, False
+    added = all(_ADDED.search(low[:at]) for at, _ in found)
     styles = _find_phrase(low, {w for words in COLLECTION_WORDS.values() for w in words})
     inside = {(at, n) for at, n in found for s_at, phrase in styles if s_at <= at < s_at + len(phrase)}
     outside = [f for f in found if f not in inside]
@@ -179,14 +179,7 @@ def _instruments(low: str) -> tuple[tuple[int, ...] | None, str | None]:
         # "a pop song for strings": the strings replace the style's piano; "with drums" adds
         found = sorted(set(outside) | {f for f in inside if f in joined})
     programs = tuple(sorted({p for _, name in found for p in names[name]}))
-    return programs, "named: " + ", ".join(f"'{n}'" for _, n in found)
-
-
-def _only_added(low: str) -> bool:
-    """Whether every instrument named is added to the music ("a pop song with drums", "plus a bass"),
-    none named as what it is for."""
-    found = _find_phrase(low, _instrument_phrases())
-    return bool(found) and all(_ADDED.search(low[:at]) for at, _ in found)
+    return programs, "named: " + ", ".join(f"'{n}'" for _, n in found), added
 
 
 def _unknown_instrument(low: str) -> None:
@@ -342,7 +335,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     bars, seconds, length_how = _length(low)
     if length_how:
         how["length"] = length_how
-    instruments, instr_how = _instruments(low)
+    instruments, instr_how, instr_added = _instruments(low)
     if instr_how:
         how["instruments"] = instr_how
     _unknown_instrument(low)
@@ -370,7 +363,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
 
     controls = Controls(collection=styles.get("collection"), composer=styles.get("composer"),
                         genre=styles.get("genre"), key=key, meter=meter, tempo=tempo, instruments=instruments)
-    if instruments and _only_added(low):  # "a pop song with drums": the song's own instruments, and drums
+    if instr_added:  # "a pop song with drums": the song's own instruments, and drums
         own = usual_instruments(controls, vocab.instrumentation) or (PIANO,)
         controls = replace(controls, instruments=tuple(sorted(set(own) | set(instruments))))
         how["instruments"] += f", added to {_instrument_names(own)}"

@@ -80,6 +80,20 @@ class Controls:
         return d
 
 
+
+def style_tally(tables: dict[str, dict[str, dict[str, int]]], controls: "Controls",
+                order: tuple[str, ...] = ("composer", "collection", "genre"),
+                min_pieces: int = 1) -> tuple[str, str, dict[str, int]] | None:
+    """(family, label, tally) of the first style family in `order` that `controls` ask for and that
+    `tables` (ControlVocab.instrumentation or .meter_tempo) tallies over at least `min_pieces` pieces."""
+    for family in order:
+        label = getattr(controls, family)
+        tally = tables.get(family, {}).get(label) if label else None
+        if tally and sum(tally.values()) >= min_pieces:
+            return family, label, tally
+    return None
+
+
 @dataclass
 class ControlVocab:
     """The labels a model knows, learned from its training data."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Controls
+from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Controls, style_tally
 
 MIN_PIECES = 5  # a label with fewer training pieces says too little about its meters and tempos
 MIN_SHARE = 0.05  # a meter in fewer than this share of the style's pieces is never drawn (Chopin's one 2/8)
@@ -24,12 +24,7 @@ TEMPO_RANGE = REMI_PARAMS["tempo_range"]  # a piece outside it (17 of 14,237: Be
 
 def style_pieces(controls: Controls, vocab: ControlVocab) -> tuple[str, str, dict[str, int]] | None:
     """(family, label, {"3/4 120": pieces}) of the most specific style asked that has enough pieces."""
-    for family in STYLE_ORDER:
-        label = getattr(controls, family)
-        table = vocab.meter_tempo.get(family, {}).get(label) if label else None
-        if table and sum(table.values()) >= MIN_PIECES:
-            return family, label, table
-    return None
+    return style_tally(vocab.meter_tempo, controls, STYLE_ORDER, MIN_PIECES)
 
 
 def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters: list[str],

@@ -41,10 +41,10 @@ from tunesmith.data.metadata import (
 )
 from tunesmith.data.sources import AUDIO_EXTENSIONS, MUSIC21_PREFIX, SourceFile, Skip
 from tunesmith.errors import BadInputError
+from tunesmith.instruments import CHOIR
 
 MIDI_EXTENSIONS = {".mid", ".midi"}
 TICKS_PER_QUARTER = m21_defaults.ticksPerQuarter  # 10080 as in music21's MIDI export: exact for tuplets
-CHOIR_PROGRAM = 52  # GM "Choir Aahs": vocal parts are sung by the renderer
 MIDI_KEY_HINT_TOLERANCE = 0.05  # a MIDI key signature is used only if it fits nearly as well as the best key
 MAX_REASON_CHARS = 200
 MAX_REPEAT_EXPANSION = 4  # repeats that would make a piece longer than this many times are not expanded
@@ -294,7 +294,7 @@ def _channel_of(inst: instrument.Instrument | None, vocal: bool, el: note.NotRes
     if inst is not None and inst.midiChannel == 9:
         return 0, True
     if vocal:
-        return CHOIR_PROGRAM, False
+        return CHOIR, False  # vocal parts are sung by the renderer
     return int(inst.midiProgram or 0) if inst is not None else 0, False
 
 
