@@ -3,7 +3,7 @@
 import symusic
 
 from tunesmith.adherence import (adherence_report, all_pass, failures, instruments_hold, key_match, measure_bars,
-                                 measure_key, measure_meters, measure_programs, relative_key)
+                                 measure_key, measure_meters, measure_programs, out_of_key_share, relative_key)
 from tunesmith.tokenizer import Controls
 
 
@@ -13,6 +13,13 @@ def test_measures_a_real_chorale(chorale):
     assert measure_meters(chorale) == ["4/4"]
     assert measure_bars(chorale) == 9  # from its first note (the pickup) to its last, on a 4/4 grid
     assert len(measure_programs(chorale)) >= 1
+
+
+def test_out_of_key_share_counts_a_real_chorales_accidentals(chorale):
+    in_key = out_of_key_share(chorale, "F# minor")  # its own key: a few chromatic passing notes
+    assert 0 < in_key < 0.1
+    assert out_of_key_share(chorale, "C major") > 0.4  # a tritone away, most of its notes are foreign
+    assert out_of_key_share(chorale, "A major") > in_key  # the relative major lacks the leading tone E#
 
 
 def test_key_match_and_relatives():

@@ -36,7 +36,10 @@ def test_requested_meter_tempo_instruments_hold(model):
         assert {(t.numerator, t.denominator) for t in score.time_signatures} == {(3, 4)}
         assert all(abs(t.qpm - 90) < 0.5 for t in score.tempos)
         assert {t.program for t in score.tracks if t.note_num()} <= {0, 40}
-        assert all(v["pass"] for v in gen.report.values()), gen.report
+        # every control asked holds; the key, not asked, is drawn from Bach's pieces (typical.py) and only
+        # steered: this model, trained for seconds, may miss it
+        assert all(v["pass"] for v in gen.report.values() if "chosen" not in v), gen.report
+        assert "chosen" in gen.report["key"]
 
 
 def test_sampling_modes(model):

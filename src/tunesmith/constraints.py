@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from transformers import LogitsProcessor
 
+from tunesmith.ops import SCALE_DEGREES
 from tunesmith.tokenizer import DRUMS, Tokenizer
 
 POSITIONS_PER_BEAT = 8  # MidiTok positions per time-signature beat (max beat_res), see REMI_PARAMS
@@ -218,10 +219,8 @@ class RemiGrammar(LogitsProcessor):
 # Logit offsets by scale degree (semitones above the tonic) for the asked mode: the tonic triad is
 # favoured, the other scale notes left alone, notes outside the scale (natural and harmonic minor for
 # minor keys) made rarer. Soft: the model can still write any note.
-_KEY_PROFILE = {
-    "major": {0: 1.0, 4: 0.6, 7: 0.6, 2: 0.0, 5: 0.0, 9: 0.0, 11: 0.0},
-    "minor": {0: 1.0, 3: 0.6, 7: 0.6, 2: 0.0, 5: 0.0, 8: 0.0, 10: 0.0, 11: 0.0},
-}
+_TONIC_TRIAD = {"major": {0: 1.0, 4: 0.6, 7: 0.6}, "minor": {0: 1.0, 3: 0.6, 7: 0.6}}
+_KEY_PROFILE = {mode: {d: _TONIC_TRIAD[mode].get(d, 0.0) for d in degrees} for mode, degrees in SCALE_DEGREES.items()}
 OUT_OF_SCALE = -1.5
 
 
