@@ -123,6 +123,24 @@ def test_key_is_verified_and_reached(model, key):
     assert "transposed_by" not in no_fix.report["key"] and no_fix.candidates == 1
 
 
+def test_a_key_asked_of_the_bundled_model_keeps_the_styles_accidentals():
+    """Asked a key, classical piano keeps its chromatic notes: the key comes from conditioning, moving a
+    candidate onto the asked tonic and reranking; the pull towards the scale is only the last resort."""
+    from tunesmith.adherence import out_of_key_share
+
+    model = tunesmith.load(None)
+    controls = Controls(collection="pianomidi", composer="chopin", key="C# minor", meter="3/4", tempo=100, instruments=(0,))
+    gen = model.generate(GenerationOptions(controls=controls, bars=4, seed=1))[0]
+    row = gen.report["key"]
+    assert row["pass"] and gen.candidates == 3 and row["tried"][:2] == ["Ab major", "F# major"]  # wrong modes: redrawn
+    assert row["transposed_by"] == 5 and row["measured_before"] == "G# minor"  # the third, on the dominant: moved
+    assert out_of_key_share(gen.score, "C# minor") > 0.05  # real piano-midi.de pieces: 15.6% of notes
+    # the same ask where the pull comes at once (the second and last candidate, pulled hard): no accidental
+    pulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1, candidates=2, key_bias=3.0))[0]
+    assert pulled.candidates == 2 and pulled.report["key"]["pass"] and "transposed_by" not in pulled.report["key"]
+    assert out_of_key_share(pulled.score, "C# minor") == 0.0
+
+
 def test_an_instrument_foreign_to_the_style_is_voiced_not_conditioned(model):
     played = model.tokenizer.controls.instrumentation["collection"]["bach"]
     assert "52" in played and not any("110" in k.split(",") for k in played)  # real chorales: voices, never a fiddle
