@@ -58,9 +58,10 @@ def test_guidance_makes_the_style_more_evident_and_keeps_every_control(bundled):
 
     plain, guided = [], []
     for seed in range(3):
-        opts = GenerationOptions(controls=controls, bars=8, seed=seed, candidates=1)
+        # typical=False: the controls stay exactly these (no tempo or key drawn), so `evidence` reads the music
+        opts = GenerationOptions(controls=controls, bars=8, seed=seed, candidates=1, typical=False)
         plain += [evidence(g) for g in bundled.generate(opts)]
         for gen in bundled.generate(GenerationOptions(**{**opts.__dict__, "style_guidance": 3.0})):
             assert all(v["pass"] for v in gen.report.values()), gen.report  # meter, instrument, bars still hold
             guided.append(evidence(gen))
-    assert sum(guided) > 1.3 * sum(plain) > 0, (plain, guided)  # measured: 0.043 vs 0.025 nats per token
+    assert sum(guided) > 1.3 * sum(plain) > 0, (plain, guided)  # measured: 0.042 vs 0.018 nats per token
