@@ -36,10 +36,7 @@ def test_requested_meter_tempo_instruments_hold(model):
         assert {(t.numerator, t.denominator) for t in score.time_signatures} == {(3, 4)}
         assert all(abs(t.qpm - 90) < 0.5 for t in score.tempos)
         assert {t.program for t in score.tracks if t.note_num()} <= {0, 40}
-        # every control asked holds; the key, not asked, is drawn from Bach's pieces (typical.py) and only
-        # steered: this model, trained for seconds, may miss it
-        assert all(v["pass"] for v in gen.report.values() if "chosen" not in v), gen.report
-        assert "chosen" in gen.report["key"]
+        assert all(v["pass"] for v in gen.report.values()), gen.report
 
 
 def test_sampling_modes(model):
@@ -124,20 +121,20 @@ def test_key_is_verified_and_reached(model, key):
 
 
 def test_a_key_asked_of_the_bundled_model_keeps_the_styles_accidentals():
-    """Asked a key, classical piano keeps its chromatic notes: the key comes from conditioning, moving a
-    candidate onto the asked tonic and reranking; the pull towards the scale is only the last resort."""
+    """Asked a key, classical piano keeps its chromatic notes: the first candidate has only the
+    conditioning and, in the right mode, a move onto the asked tonic; the pull towards the scale, which
+    strips the accidentals, comes only with a second candidate."""
     from tunesmith.adherence import out_of_key_share
 
     model = tunesmith.load(None)
     controls = Controls(collection="pianomidi", composer="chopin", key="C# minor", meter="3/4", tempo=100, instruments=(0,))
-    gen = model.generate(GenerationOptions(controls=controls, bars=4, seed=1))[0]
+    gen = model.generate(GenerationOptions(controls=controls, bars=4, seed=2))[0]
     row = gen.report["key"]
-    assert row["pass"] and gen.candidates == 3 and row["tried"][:2] == ["Ab major", "F# major"]  # wrong modes: redrawn
-    assert row["transposed_by"] == 5 and row["measured_before"] == "G# minor"  # the third, on the dominant: moved
-    assert out_of_key_share(gen.score, "C# minor") > 0.05  # real piano-midi.de pieces: 15.6% of notes
-    # the same ask where the pull comes at once (the second and last candidate, pulled hard): no accidental
-    pulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1, candidates=2, key_bias=3.0))[0]
-    assert pulled.candidates == 2 and pulled.report["key"]["pass"] and "transposed_by" not in pulled.report["key"]
+    assert row["pass"] and gen.candidates == 1 and row["measured_before"] == "F# minor" and row["transposed_by"] == -5
+    assert out_of_key_share(gen.score, "C# minor") > 0.1  # real piano-midi.de pieces: 15.6% of notes
+    # another seed: the first candidate in a major key is drawn again, pulled, and has no accidental left
+    pulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1))[0]
+    assert pulled.candidates == 2 and pulled.report["key"]["tried"] == ["Ab major", "C# minor"]
     assert out_of_key_share(pulled.score, "C# minor") == 0.0
 
 

@@ -96,23 +96,15 @@ def test_control_vocab_records_what_each_style_was_played_on():
     assert Tokenizer(vocab).vocab_size == Tokenizer(ControlVocab(["bach"], ["bach"], ["chorale"])).vocab_size
 
 
-def test_control_vocab_records_each_styles_meters_tempos_and_keys(chorale_dataset, tmp_path):
-    from tunesmith import ops
+def test_control_vocab_records_each_styles_meters_and_tempos(chorale_dataset, tmp_path):
     from tunesmith.data.dataset import Dataset
 
     metas = [p.meta for p in Dataset(chorale_dataset).pieces("train")]
     vocab = ControlVocab.from_metadata(metas)
-    table = vocab.openings["collection"]["bach"]  # {"4/4 100 G major": pieces, ...}: each piece's opening
+    table = vocab.meter_tempo["collection"]["bach"]  # {"4/4 100": pieces, ...}: each piece's opening meter and tempo
     assert sum(table.values()) == sum(1 for m in metas if m.get("time_signatures") and m.get("tempo"))
     for meta in metas:
         if meta.get("time_signatures") and meta.get("tempo"):
-            key = ops.normalize_key(meta["key"])  # every chorale has a key: the entries name it
-            assert f"{meta['time_signatures'][0]} {round(meta['tempo'])} {key}" in table
-    assert len({k.split(" ", 2)[2] for k in table}) > 5  # the chorales' many keys, not one
+            assert f"{meta['time_signatures'][0]} {round(meta['tempo'])}" in table
     Tokenizer(vocab).save(tmp_path)  # the table round-trips through controls.json with the rest of the vocabulary
-    assert Tokenizer.load(tmp_path).controls.openings == vocab.openings
-
-
-def test_a_vocabulary_saved_before_keys_were_tallied_still_loads():
-    old = {"collections": ["bach"], "composers": ["bach"], "genres": [], "meter_tempo": {"collection": {"bach": {"4/4 100": 3}}}}
-    assert ControlVocab.from_dict(old).openings == {"collection": {"bach": {"4/4 100": 3}}}
+    assert Tokenizer.load(tmp_path).controls.meter_tempo == vocab.meter_tempo

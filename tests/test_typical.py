@@ -1,4 +1,4 @@
-"""A meter, tempo or key not asked comes from one of the asked style's training pieces (typical.py), read from
+"""A meter or tempo not asked comes from one of the asked style's training pieces (typical.py), read from
 the bundled model's tally of its real training pieces."""
 
 import json
@@ -7,7 +7,7 @@ import pytest
 
 import tunesmith
 from tunesmith.tokenizer import Controls, Tokenizer
-from tunesmith.typical import MIN_SHARE, parse_opening, typical_controls
+from tunesmith.typical import MIN_SHARE, typical_controls
 
 
 @pytest.fixture(scope="module")
@@ -20,39 +20,27 @@ def meters(vocab):
     return Tokenizer(vocab).meters
 
 
-def openings(vocab, family, label) -> set[tuple]:
-    return {parse_opening(k) for k in vocab.openings[family][label]}
-
-
-def test_chopin_gets_the_meter_tempo_and_key_of_one_of_his_training_pieces(vocab, meters):
-    table = vocab.openings["composer"]["chopin"]  # {"3/4 189 Ab major": 1, ...} over Chopin's training pieces
+def test_chopin_gets_the_meter_and_tempo_of_one_of_his_training_pieces(vocab, meters):
+    table = vocab.meter_tempo["composer"]["chopin"]  # {"3/4 189": 1, ...} over Chopin's training pieces
     total = sum(table.values())
     share = {m: sum(n for k, n in table.items() if k.split()[0] == m) / total for m in {k.split()[0] for k in table}}
-    drawn, keys = [], set()
+    drawn = []
     for seed in range(30):
         controls, why = typical_controls(Controls(collection="pianomidi", composer="chopin"), vocab, seed, meters)
-        # a real piece's meter, tempo and key together, not a mix of two pieces
-        assert (controls.meter, controls.tempo, controls.key) in openings(vocab, "composer", "chopin")
-        assert "chopin training piece" in why["key"]
-        keys.add(controls.key)
+        assert f"{controls.meter} {controls.tempo:g}" in table  # a real piece's pair, not a mix of two
         assert 40 <= controls.tempo <= 250  # Chopin's one piece at 35 BPM lies outside the tokenizer's tempos
         assert share[controls.meter] >= MIN_SHARE and "chopin training pieces" in why["meter"]
         drawn.append(controls.meter)
     assert {"4/4", "3/4"} <= set(drawn)  # varied across samples, mostly his usual meters
-    assert len(keys) >= 5 and any("b" in k for k in keys)  # his many keys, flats among them
     assert "2/8" in share and "2/8" not in drawn  # his one 2/8 piece is too rare to draw
 
 
-def test_asked_controls_stay_and_a_mood_keeps_the_tempo_and_key_open(vocab, meters):
-    real = openings(vocab, "composer", "chopin")
+def test_asked_controls_stay_and_a_mood_keeps_the_tempo_open(vocab, meters):
+    table = vocab.meter_tempo["composer"]["chopin"]
     controls, why = typical_controls(Controls(composer="chopin", meter="3/4"), vocab, 0, meters)
-    assert controls.meter == "3/4" and ("3/4", controls.tempo, controls.key) in real and set(why) == {"tempo", "key"}
-    controls, why = typical_controls(Controls(composer="chopin", key="E minor"), vocab, 0, meters)
-    assert controls.key == "E minor" and set(why) == {"meter", "tempo"}
-    controls, why = typical_controls(Controls(composer="chopin"), vocab, 0, meters, key=False)
-    assert controls.key is None and set(why) == {"meter", "tempo"}
+    assert controls.meter == "3/4" and f"3/4 {controls.tempo:g}" in table and set(why) == {"tempo"}
     controls, why = typical_controls(Controls(composer="chopin", tempo=60.0), vocab, 0, meters, tempo=False)
-    assert controls.tempo == 60.0 and set(why) == {"meter", "key"}
+    assert controls.tempo == 60.0 and set(why) == {"meter"}
     controls, why = typical_controls(Controls(composer="chopin"), vocab, 0, meters, tempo=False)
     assert controls.tempo is None and controls.meter
 
@@ -69,22 +57,20 @@ def test_the_bundled_model_writes_chopin_in_a_meter_of_his_and_says_so(tmp_path)
     row = gen.report["meter"]
     assert row["pass"] and "chosen" in row and row["measured"] == [row["requested"]]
     assert gen.report["tempo"]["pass"] and "chosen" in gen.report["tempo"]
-    assert "chosen" in gen.report["key"] and gen.report["key"]["requested"] in {  # one of Chopin's keys
-        parse_opening(k)[2] for k in model.tokenizer.controls.openings["composer"]["chopin"]}
     free = model.generate(tunesmith.GenerationOptions(controls=Controls(collection="pianomidi", composer="chopin"),
                                                       bars=2, seed=3, typical=False))[0]
-    assert not {"meter", "tempo", "key"} & set(free.report)  # left to the model, as before
+    assert "meter" not in free.report and "tempo" not in free.report  # left to the model, as before
     prompt = tmp_path / "p.mid"
     gen.score.dump_midi(str(prompt))
     cont = model.generate(tunesmith.GenerationOptions(controls=Controls(composer="chopin"), prompt_midi=str(prompt),
                                                       prompt_bars=1, bars=2))[0]
-    assert "meter" not in cont.report and "key" not in cont.report  # a MIDI prompt's are the user's, not drawn
+    assert "meter" not in cont.report  # a MIDI prompt's meter is the user's, not drawn
     saved = json.loads(json.dumps(gen.report))  # the report (and its reasons) is plain JSON
     assert saved["meter"]["chosen"] == row["chosen"]
 
 
 def test_a_genre_decides_the_meter_before_the_composer(vocab, meters):
-    minuets = openings(vocab, "genre", "minuet")  # the corpus's minuets: 3/4 (and one 3/8)
+    minuets = vocab.meter_tempo["genre"]["minuet"]  # the corpus's minuets: 3/4 (and one 3/8)
     for seed in range(10):
         controls, why = typical_controls(Controls(composer="mozart", genre="minuet"), vocab, seed, meters)
-        assert (controls.meter, controls.tempo, controls.key) in minuets and "minuet training pieces" in why["meter"]
+        assert f"{controls.meter} {controls.tempo:g}" in minuets and "minuet training pieces" in why["meter"]

@@ -98,7 +98,7 @@ def format_adherence(report: dict) -> str:
         elif row.get("shared_by_register"):
             extra = " (the model left one silent: its notes shared out by register)"
         if "chosen" in row:  # not asked: drawn from the style's training pieces (typical.py)
-            extra = f" (not asked: {row['chosen']}{'; ' + extra.strip(' ()') if extra else ''})"
+            extra = f" (not asked: {row['chosen']})"
         verb = "chose" if "chosen" in row else "asked"
         lines.append(f"  {name:<12}{verb} {row.get('requested')!s:<16} measured {measured!s:<22}"
                      f"{'pass' if row['pass'] else 'FAIL'}{extra}")

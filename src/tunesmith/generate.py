@@ -49,13 +49,13 @@ class GenerationOptions:
     mode: str | None = None  # "major" / "minor" asked without a tonic (checked, not forced)
     candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked; the best is kept
     fix_key: bool = True  # move the kept piece into the asked key when only its tonic is off (reported)
-    key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked key, used on the last
-    #                        candidate only, when conditioning and moving have failed on all the others: the
+    key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked key, on every candidate
+    #                        after the first (which has only the conditioning and a move onto the tonic): the
     #                        pull favours the tonic triad and shuns notes outside the scale, so the music loses
-    #                        its accidentals (0.5% of notes against 6.5% unpulled; MODEL_CARD); 0 = never
+    #                        its accidentals (0.5% of notes against 6.2% unpulled; MODEL_CARD); 0 = never
     style_guidance: float = 1.0  # classifier-free guidance towards the asked style (collection, composer, genre,
     #                              sentence): 1 = plain conditioning, > 1 pushes harder (guidance.py)
-    typical: bool = True  # a meter, tempo or key not asked is taken from one of the asked style's training pieces,
+    typical: bool = True  # a meter or tempo not asked is taken from one of the asked style's training pieces,
     #                       drawn per sample (typical.py); False leaves them to the model
 
 
@@ -109,7 +109,7 @@ class Model:
         and mood are steered by conditioning, then measured (music21): up to `opts.candidates` pieces are
         tried per sample and the first that passes (else the best) is kept; with `fix_key` a candidate in
         the right mode but on another tonic is transposed into the asked key (its report says so) rather
-        than drawn again; the last candidate, if reached, is pulled towards the key (`opts.key_bias`).
+        than drawn again; the candidates after the first are pulled towards the key (`opts.key_bias`).
         """
         text_embeds = self._text_embeds(opts)
         written = self._written_as(opts.controls)
@@ -121,11 +121,11 @@ class Model:
         else:
             sampling.update(do_sample=True, temperature=opts.temperature, top_k=opts.top_k or None,
                             top_p=opts.top_p if opts.top_p < 1 else None)
+        soft = bool(opts.controls.key or opts.mood or opts.mode)
+        tries = max(1, opts.candidates) if soft and not deterministic else 1
         results, prepared = [], {}  # prompts by controls: samples that draw the same ones share it
         for k in range(opts.num_samples):
-            asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter, tempo, key if unasked
-            soft = bool(asked.controls.key or opts.mood or opts.mode)
-            tries = max(1, opts.candidates) if soft and not deterministic else 1
+            asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
             run, t0 = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared), time.time()
             best = self._sample(*run, written)
             silent = self._ensemble_left_silent(best, written)
@@ -161,8 +161,7 @@ class Model:
         best, best_score, tried = None, -1, []
         for c in range(tries):
             torch.manual_seed(asked.seed + k + 1000 * c + 100_000 * salt)
-            last_resort = asked.controls.key and tries > 1 and c == tries - 1
-            bias = asked.key_bias if last_resort else 0.0  # the pull costs the music its accidentals
+            bias = asked.key_bias if asked.controls.key and c > 0 else 0.0  # the pull costs the music its accidentals
             seq = self._continue(prompt, n_controls, sample, budget, sampling, text_embeds, bias, unconditional)
             gen = self._finish(seq, len(prompt), replace(asked, seed=asked.seed + k), k, chosen, written)
             tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
@@ -189,16 +188,14 @@ class Model:
         return prompt, n_controls, tok.control_ids(without_style(opts.controls), strict=True) if guided else None
 
     def _typical(self, opts: GenerationOptions, k: int) -> tuple[GenerationOptions, dict[str, str]]:
-        """`opts` with the meter, tempo and key the user left open drawn for sample k from the asked style's
-        training pieces (not with a MIDI prompt, whose meter, tempo and key are the user's; not the tempo
-        when a mood is asked, which has its own tempo rule; not the key when a mood or mode is), and where
-        each came from."""
+        """`opts` with the meter and tempo the user left open drawn for sample k from the asked style's
+        training pieces (not with a MIDI prompt, whose meter and tempo are the user's; not the tempo when
+        a mood is asked, which has its own tempo rule), and where each came from."""
         if not opts.typical or opts.prompt_midi:
             return opts, {}
         tok = self.tokenizer
         meters = [m for m in tok.meters if m not in Constraints.unasked_meters_avoided]
-        controls, chosen = typical_controls(opts.controls, tok.controls, opts.seed + k, meters, tempo=not opts.mood,
-                                            key=not (opts.mood or opts.mode))
+        controls, chosen = typical_controls(opts.controls, tok.controls, opts.seed + k, meters, tempo=not opts.mood)
         return replace(opts, controls=controls), chosen
 
     def _text_embeds(self, opts: GenerationOptions) -> torch.Tensor | None:

@@ -85,7 +85,7 @@ def style_tally(tables: dict[str, dict[str, dict[str, int]]], controls: "Control
                 order: tuple[str, ...] = ("composer", "collection", "genre"),
                 min_pieces: int = 1) -> tuple[str, str, dict[str, int]] | None:
     """(family, label, tally) of the first style family in `order` that `controls` ask for and that
-    `tables` (ControlVocab.instrumentation or .openings) tallies over at least `min_pieces` pieces."""
+    `tables` (ControlVocab.instrumentation or .meter_tempo) tallies over at least `min_pieces` pieces."""
     for family in order:
         label = getattr(controls, family)
         tally = tables.get(family, {}).get(label) if label else None
@@ -104,18 +104,9 @@ class ControlVocab:
     # what each known collection / composer / genre was played on in training: {"collection": {label:
     # {"0": pieces, "40,41,42": pieces, ...}}, "composer": {...}, "genre": {...}}; keys are sorted GM programs
     instrumentation: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    # the same table for each label's pieces' opening meter, tempo and key ("3/4 120 D minor": pieces; a
-    # model folder from before keys were tallied has "3/4 120"): what generation draws the meter, tempo
-    # and key not asked from (typical.py)
-    openings: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ControlVocab":
-        """The vocabulary saved as `controls.json` (one saved before keys were tallied names its openings `meter_tempo`)."""
-        d = dict(d)
-        if "meter_tempo" in d:
-            d.setdefault("openings", d.pop("meter_tempo"))
-        return cls(**d)
+    # the same table for each label's opening meter and tempo ("3/4 120": pieces): what generation draws a
+    # meter or tempo not asked from (typical.py)
+    meter_tempo: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metas: Iterable[dict], min_count: int = 1) -> "ControlVocab":
@@ -127,7 +118,7 @@ class ControlVocab:
                     table[meta[name]] = table.get(meta[name], 0) + 1
         labels = {n: sorted(k for k, c in t.items() if c >= min_count) for n, t in counts.items()}
         return cls(labels["collection"], labels["composer"], labels["genre"],
-                   instrumentation=_tally(metas, labels, _programs), openings=_tally(metas, labels, _opening))
+                   instrumentation=_tally(metas, labels, _programs), meter_tempo=_tally(metas, labels, _meter_tempo))
 
 
 def _programs(meta: dict) -> str:
@@ -135,14 +126,10 @@ def _programs(meta: dict) -> str:
     return ",".join(str(p) for p in sorted(meta.get("programs") or []))
 
 
-def _opening(meta: dict) -> str:
-    """A piece's opening meter, tempo and key as one key, "3/4 120 D minor" ("3/4 120" when it has no key,
-    "" when it lacks a meter or tempo)."""
+def _meter_tempo(meta: dict) -> str:
+    """A piece's opening meter and tempo as one key, "3/4 120" ("" when it lacks either)."""
     sigs = meta.get("time_signatures") or []
-    if not sigs or not meta.get("tempo"):
-        return ""
-    key = ops.normalize_key(meta["key"]) if meta.get("key") else None
-    return f"{sigs[0]} {round(meta['tempo'])}" + (f" {key}" if key else "")
+    return f"{sigs[0]} {round(meta['tempo'])}" if sigs and meta.get("tempo") else ""
 
 
 def _tally(metas: list[dict], labels: dict[str, list[str]], value) -> dict[str, dict[str, dict[str, int]]]:
@@ -296,5 +283,5 @@ class Tokenizer:
             if not (folder / name).is_file():
                 raise BadInputError(folder / name, "missing tokenizer file")
         remi = miditok.REMI(params=folder / "remi.json")
-        controls = ControlVocab.from_dict(json.loads((folder / "controls.json").read_text()))
+        controls = ControlVocab(**json.loads((folder / "controls.json").read_text()))
         return cls(controls, remi)

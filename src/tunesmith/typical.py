@@ -1,12 +1,11 @@
-"""What a style usually is: the meter, tempo and key of its training pieces, for the ones a user did not ask.
+"""What a style usually is: the meter and tempo of its training pieces, for the ones a user did not ask.
 
-Asked "a piano piece in the style of Chopin", the model is free to open with any meter, tempo and key, and
-a small model picks them loosely: 4/8 at 222 BPM in 3 of 10 samples, a meter 2 of piano-midi.de's 261
-training pieces have and none of Chopin's. Instead, the meter, tempo and key of one of the style's own
-training pieces are drawn together (the genre's pieces, else the composer's, else the collection's), and
-generation then holds the piece to them like any asked control: the decoding constraints for meter and
-tempo, the key pull and reranking for the key. The table is ControlVocab.openings, tallied from the
-training pieces when the dataset is built.
+Asked "a piano piece in the style of Chopin", the model is free to open with any meter and tempo, and a
+small model picks them loosely: 4/8 at 222 BPM in 3 of 10 samples, a meter 2 of piano-midi.de's 261
+training pieces have and none of Chopin's. Instead, the meter and tempo of one of the style's own
+training pieces are drawn (the genre's pieces, else the composer's, else the collection's), and the
+decoding constraints then hold the piece to them like any asked control. The table is
+ControlVocab.meter_tempo, tallied from the training pieces when the dataset is built.
 """
 
 from __future__ import annotations
@@ -24,49 +23,38 @@ TEMPO_RANGE = REMI_PARAMS["tempo_range"]  # a piece outside it (17 of 14,237: Be
 
 
 def style_pieces(controls: Controls, vocab: ControlVocab) -> tuple[str, str, dict[str, int]] | None:
-    """(family, label, {"3/4 120 D minor": pieces}) of the most specific style asked with enough pieces."""
-    return style_tally(vocab.openings, controls, STYLE_ORDER, MIN_PIECES)
-
-
-def parse_opening(entry: str) -> tuple[str, float, str | None]:
-    """"3/4 120 D minor" -> ("3/4", 120.0, "D minor"); a table from before keys were tallied has no key."""
-    parts = entry.split(" ", 2)
-    return parts[0], float(parts[1]), (parts[2] if len(parts) > 2 else None)
+    """(family, label, {"3/4 120": pieces}) of the most specific style asked that has enough pieces."""
+    return style_tally(vocab.meter_tempo, controls, STYLE_ORDER, MIN_PIECES)
 
 
 def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters: list[str],
-                     tempo: bool = True, key: bool = True) -> tuple[Controls, dict[str, str]]:
-    """`controls` with an unasked meter, tempo (unless `tempo` is False) and key (unless `key` is False)
-    taken from one of the asked style's training pieces, drawn with `seed`; and for each control filled,
-    where it came from. `meters`: the meters the tokenizer can write. Controls asked are kept as they are."""
-    fill = {"meter": controls.meter is None, "tempo": controls.tempo is None and tempo,
-            "key": controls.key is None and key}
-    found = style_pieces(controls, vocab) if any(fill.values()) else None
+                     tempo: bool = True) -> tuple[Controls, dict[str, str]]:
+    """`controls` with an unasked meter (and tempo, unless `tempo` is False) taken from one of the asked
+    style's training pieces, drawn with `seed`; and for each control filled, where it came from.
+    `meters`: the meters the tokenizer can write. Controls asked are kept as they are."""
+    fill_meter, fill_tempo = controls.meter is None, controls.tempo is None and tempo
+    found = style_pieces(controls, vocab) if fill_meter or fill_tempo else None
     if not found:
         return controls, {}
     _, label, table = found
-    pieces = [(*parse_opening(k), n) for k, n in table.items()]
-    pieces = [p for p in pieces if TEMPO_RANGE[0] <= p[1] <= TEMPO_RANGE[1]]
-    total = sum(p[-1] for p in pieces)
+    pairs = [(k.split(" ")[0], float(k.split(" ")[1]), n) for k, n in table.items()]
+    pairs = [(m, t, n) for m, t, n in pairs if TEMPO_RANGE[0] <= t <= TEMPO_RANGE[1]]
+    total = sum(n for _, _, n in pairs)
     by_meter: dict[str, int] = {}
-    for m, *_, n in pieces:
+    for m, _, n in pairs:
         by_meter[m] = by_meter.get(m, 0) + n
     usual = {m for m, n in by_meter.items() if n >= MIN_SHARE * total and m in meters}
-    pool = [p for p in pieces if (p[0] == controls.meter if not fill["meter"] else p[0] in usual)]
-    if not pool:  # an asked meter this style never had: its tempo and key are still the style's
-        pool = [p for p in pieces if p[0] in usual]
+    pool = [(m, t, n) for m, t, n in pairs if (m == controls.meter if not fill_meter else m in usual)]
+    if not pool:  # an asked meter this style never had: its tempo is still the style's
+        pool = [(m, t, n) for m, t, n in pairs if m in usual]
     if not pool:
         return controls, {}
-    meter, bpm, drawn_key, _ = random.Random(seed).choices(pool, weights=[p[-1] for p in pool])[0]
+    meter, bpm, _ = random.Random(seed).choices(pool, weights=[n for *_, n in pool])[0]
     chosen, why = {}, {}
-    if fill["meter"]:
+    if fill_meter:
         chosen["meter"] = meter
         why["meter"] = f"{meter} in {by_meter[meter]} of {total} {label} training pieces"
-    if fill["tempo"]:
+    if fill_tempo:
         chosen["tempo"] = bpm
         why["tempo"] = f"the tempo of a {label} training piece in {meter}"
-    if fill["key"] and drawn_key:
-        in_key = sum(p[-1] for p in pieces if p[2] == drawn_key)
-        chosen["key"] = drawn_key
-        why["key"] = f"the key of a {label} training piece in {meter} ({drawn_key} in {in_key} of {total})"
     return replace(controls, **chosen), why
