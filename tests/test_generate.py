@@ -132,10 +132,23 @@ def test_a_key_asked_of_the_bundled_model_keeps_the_styles_accidentals():
     row = gen.report["key"]
     assert row["pass"] and gen.candidates == 1 and row["measured_before"] == "F# minor" and row["transposed_by"] == -5
     assert out_of_key_share(gen.score, "C# minor") > 0.1  # real piano-midi.de pieces: 15.6% of notes
-    # another seed: the first candidate in a major key is drawn again, pulled, and has no accidental left
+    # another seed: the first candidate comes out in a major key; the second, pulled towards C# and its
+    # minor third, is in C# minor, where unpulled candidates take three tries
     pulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1))[0]
     assert pulled.candidates == 2 and pulled.report["key"]["tried"] == ["Ab major", "C# minor"]
-    assert out_of_key_share(pulled.score, "C# minor") == 0.0
+    unpulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1, key_bias=0))[0]
+    assert unpulled.candidates == 3 and unpulled.report["key"]["tried"] == ["Ab major", "F# major", "G# minor"]
+
+
+def test_the_key_pull_steers_tonic_and_mode_and_leaves_chromatic_notes_alone(model):
+    from tunesmith.constraints import key_bias_vector
+
+    tok = model.tokenizer
+    bias = key_bias_vector(tok, "C# minor", 1.0)
+    at = {p: bias[tok.vocab[f"Pitch_{p}"]].item() for p in range(60, 72)}  # C4..B4
+    assert at[61] > at[64] > 0 > at[65]  # C# and its minor third E favoured, the major third E# shunned
+    assert at[62] == at[67] == at[70] == 0  # the Neapolitan D, the raised fourth G, the raised sixth A#: free
+    assert bias[tok.vocab["Pitch_73"]] == at[61] and bias[tok.vocab["Bar_None"]] == 0  # every octave; only pitches
 
 
 def test_an_instrument_foreign_to_the_style_is_voiced_not_conditioned(model):

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import torch
 from transformers import LogitsProcessor
 
-from tunesmith.ops import SCALE_DEGREES
 from tunesmith.tokenizer import DRUMS, Tokenizer
 
 POSITIONS_PER_BEAT = 8  # MidiTok positions per time-signature beat (max beat_res), see REMI_PARAMS
@@ -216,12 +215,12 @@ class RemiGrammar(LogitsProcessor):
 
 
 # ---- key steering ---------------------------------------------------------------------------------
-# Logit offsets by scale degree (semitones above the tonic) for the asked mode: the tonic triad is
-# favoured, the other scale notes left alone, notes outside the scale (natural and harmonic minor for
-# minor keys) made rarer. Soft: the model can still write any note.
-_TONIC_TRIAD = {"major": {0: 1.0, 4: 0.6, 7: 0.6}, "minor": {0: 1.0, 3: 0.6, 7: 0.6}}
-_KEY_PROFILE = {mode: {d: _TONIC_TRIAD[mode].get(d, 0.0) for d in degrees} for mode, degrees in SCALE_DEGREES.items()}
-OUT_OF_SCALE = -1.5
+# Logit offsets by degree (semitones above the tonic) for the asked mode: the tonic and the mode's own
+# third favoured, the other mode's third made rarer, every other note left alone. It steers the tonic and
+# the mode, which is what the model misses (a piece asked in C# minor comes out in Db major), and leaves
+# the chromatic notes to the model: pulling towards the whole scale (notes outside it 4.5 times rarer)
+# left pieces with no accidental at all (MODEL_CARD, "Control adherence"). Soft: any note can be written.
+_KEY_PROFILE = {"major": {0: 1.0, 4: 0.6, 3: -1.5}, "minor": {0: 1.0, 3: 0.6, 4: -1.5}}
 
 
 def key_bias_vector(tok: Tokenizer, key: str, strength: float) -> torch.Tensor:
@@ -232,7 +231,7 @@ def key_bias_vector(tok: Tokenizer, key: str, strength: float) -> torch.Tensor:
     bias = torch.zeros(tok.vocab_size)
     for i in tok.ids_of_type("Pitch"):
         degree = (int(tok.value_of(i)) - tonic) % 12
-        bias[i] = strength * _KEY_PROFILE[mode].get(degree, OUT_OF_SCALE)
+        bias[i] = strength * _KEY_PROFILE[mode].get(degree, 0.0)
     return bias
 
 

@@ -49,10 +49,10 @@ class GenerationOptions:
     mode: str | None = None  # "major" / "minor" asked without a tonic (checked, not forced)
     candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked; the best is kept
     fix_key: bool = True  # move the kept piece into the asked key when only its tonic is off (reported)
-    key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked key, on every candidate
-    #                        after the first (which has only the conditioning and a move onto the tonic): the
-    #                        pull favours the tonic triad and shuns notes outside the scale, so the music loses
-    #                        its accidentals (0.5% of notes against 6.2% unpulled; MODEL_CARD); 0 = never
+    key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked tonic and mode, on every
+    #                        candidate after the first (which has only the conditioning and a move onto the
+    #                        tonic): the tonic and the mode's third favoured, the other mode's third shunned,
+    #                        chromatic notes left alone (constraints.key_bias_vector); 0 = never
     style_guidance: float = 1.0  # classifier-free guidance towards the asked style (collection, composer, genre,
     #                              sentence): 1 = plain conditioning, > 1 pushes harder (guidance.py)
     typical: bool = True  # a meter or tempo not asked is taken from one of the asked style's training pieces,
