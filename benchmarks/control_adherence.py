@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import time
@@ -217,7 +218,7 @@ def main(argv=None) -> int:
         fmt = lambda v: f"{v * 100:.1f}%" if v is not None else "-"  # noqa: E731
         lines.append(f"| {label:<50} | {n:>4} | {fmt(value):>9} | {fmt(pub.get('Text2midi')):>9} | "
                      f"{fmt(pub.get('MuseCoco')):>8} |")
-    chromatic = [r["out_of_key"] for r in rows if r.get("out_of_key") == r.get("out_of_key") and "out_of_key" in r]
+    chromatic = [r["out_of_key"] for r in rows if not math.isnan(r.get("out_of_key", math.nan))]  # pieces with notes
     lines.append(f"\nnotes outside the asked key's scale: mean {sum(chromatic) / max(1, len(chromatic)) * 100:.1f}% "
                  f"over {len(chromatic)} pieces; pieces with none: {sum(c == 0 for c in chromatic)}")
     if args.reference:
