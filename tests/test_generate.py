@@ -122,8 +122,8 @@ def test_key_is_verified_and_reached(model, key):
 
 def test_a_key_asked_of_the_bundled_model_keeps_the_styles_accidentals():
     """Asked a key, classical piano keeps its chromatic notes: the first candidate has only the
-    conditioning and, in the right mode, a move onto the asked tonic; the pull towards the scale, which
-    strips the accidentals, comes only with a second candidate."""
+    conditioning and, in the right mode, a move onto the asked tonic; the pull towards the tonic and
+    mode comes only with a second candidate."""
     from tunesmith.adherence import out_of_key_share
 
     model = tunesmith.load(None)

@@ -58,7 +58,7 @@ def test_guidance_makes_the_style_more_evident_and_keeps_every_control(bundled):
 
     plain, guided = [], []
     for seed in range(3):
-        # typical=False: the controls stay exactly these (no tempo or key drawn), so `evidence` reads the music
+        # typical=False: the controls stay exactly these (no tempo drawn), so `evidence` reads the music
         opts = GenerationOptions(controls=controls, bars=8, seed=seed, candidates=1, typical=False)
         plain += [evidence(g) for g in bundled.generate(opts)]
         for gen in bundled.generate(GenerationOptions(**{**opts.__dict__, "style_guidance": 3.0})):

@@ -173,11 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seconds", type=float, default=None, help="length in seconds (turned into bars with the tempo)")
     g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
     g.add_argument("--candidates", type=int, default=4, help="pieces tried until key and mood measure as asked")
-    g.add_argument("--no-fix-key", action="store_true", help="never transpose the kept piece into the asked key")
+    g.add_argument("--no-fix-key", action="store_true", help="never transpose a candidate into the asked key")
     g.add_argument("--no-typical", action="store_true",
                    help="leave a meter / tempo not asked to the model (default: one of the asked style's training "
                         "pieces' meter and tempo)")
-    g.add_argument("--key-bias", type=float, default=1.0, help="pull of pitch choices towards the asked key (0 = off)")
+    g.add_argument("--key-bias", type=float, default=1.0,
+                   help="pull of pitch choices towards the asked tonic and mode, on candidates after the first (0 = off)")
     g.add_argument("--style-guidance", type=float, default=1.0,
                    help="classifier-free guidance towards the asked style (1 = off; 2-3 = stronger style)")
     g.add_argument("--prompt-midi", help="continue the opening of this MIDI file")

@@ -48,7 +48,7 @@ class GenerationOptions:
     mood: str | None = None  # happy / sad / calm / energetic: checked on the output through mode and tempo
     mode: str | None = None  # "major" / "minor" asked without a tonic (checked, not forced)
     candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked; the best is kept
-    fix_key: bool = True  # move the kept piece into the asked key when only its tonic is off (reported)
+    fix_key: bool = True  # move a candidate into the asked key when only its tonic is off (reported)
     key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked tonic and mode, on every
     #                        candidate after the first (which has only the conditioning and a move onto the
     #                        tonic): the tonic and the mode's third favoured, the other mode's third shunned,
@@ -151,8 +151,8 @@ class Model:
     def _sample(self, asked: GenerationOptions, chosen: dict[str, str], k: int, tries: int, budget: int,
                 sampling: dict, text_embeds: torch.Tensor | None, prepared: dict,
                 written: tuple[int, ...] | None, salt: int = 0) -> Generation:
-        """Sample k: up to `tries` candidates, the first whose key / mood pass (else the best) kept, moved
-        into the asked key when `fix_key` allows; written for `written` and voiced for the asked instruments.
+        """Sample k: up to `tries` candidates, each moved into the asked key when `fix_key` allows, the first
+        whose key / mood pass (else the best) kept; written for `written` and voiced for the asked instruments.
         `salt` > 0 draws other candidates from the same seed (a retry)."""
         sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
         if sample.controls not in prepared:
