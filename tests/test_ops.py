@@ -35,3 +35,14 @@ def test_shift_tokens_in_range_and_allowed_shifts():
     shifts = ops.allowed_shifts(ids, 10, 20, 5)
     assert min(shifts) == 0 and max(shifts) == 0  # 10 is the floor, 19 the ceiling
     assert ops.allowed_shifts(np.array([12, 15]), 10, 20, 5) == [-2, -1, 0, 1, 2, 3, 4]
+
+
+def test_pitch_class_durations_weighs_each_note_of_a_real_chorale_by_its_length(chorale):
+    from tunesmith.data.metadata import estimate_key_from_histogram, pitch_class_histogram
+    from tunesmith.tokenizer import Tokenizer
+
+    tok = Tokenizer()
+    hist = ops.pitch_class_durations(tok.encode_music(chorale), *tok.note_tables)
+    # REMI keeps BWV 66.6's quarter and eighth notes exactly, so the token histogram is the score's own
+    assert np.allclose(hist, pitch_class_histogram(chorale), atol=1e-6)
+    assert estimate_key_from_histogram(hist) == "F# minor"

@@ -1,8 +1,10 @@
 """Training a tiny model on real corpus data: loss falls, checkpoints are complete, a run resumes."""
 
 import json
+from dataclasses import replace
 
 import pytest
+from safetensors.torch import load_file
 
 from tunesmith.errors import TunesmithError
 from tunesmith.train import TrainConfig, lr_at, train
@@ -83,3 +85,46 @@ def test_default_recipe_is_the_bundled_models_and_flags_override_it():
                   "transpose"):
         assert getattr(cfg, field) == getattr(bundled, field), field
     assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"
+
+
+def test_init_from_fine_tunes_a_trained_model(tmp_path, chorale_dataset, tiny_model):
+    """A fine-tune starts where the source model stands (its size, its weights), not from scratch."""
+    source, summary = tiny_model
+    cfg = TrainConfig(preset="small", max_steps=1, batch_size=2, lr=1e-9, warmup_steps=1, eval_every=1,
+                      init_from=str(source))
+    tuned = train(chorale_dataset, tmp_path / "ft", cfg, progress=False)
+    fresh = train(chorale_dataset, tmp_path / "fresh", replace(cfg, preset="tiny", max_len=384, init_from=None),
+                  progress=False)
+    assert abs(tuned["best_val_loss"] - summary["best_val_loss"]) < 0.05  # one step at lr 1e-9 changes nothing
+    assert fresh["best_val_loss"] > summary["best_val_loss"] + 1.0
+    saved = json.loads((tmp_path / "ft" / "best" / "train.json").read_text())
+    assert saved["preset"] == "tiny" and saved["init_from"] == str(source / "best")  # the source's size was kept
+    assert json.loads((tmp_path / "ft" / "best" / "model.json").read_text())["max_len"] == 384
+
+
+def test_transplant_copies_embeddings_by_token_name(tiny_model):
+    """A dataset with other labels keeps the source's embedding of every token the two share."""
+    import torch
+
+    from tunesmith.model import build_model, load_model_config, transplant_weights
+    from tunesmith.tokenizer import ControlVocab, Tokenizer
+
+    source = tiny_model[0] / "best"
+    old = Tokenizer.load(source / "tokenizer")
+    new = Tokenizer(ControlVocab(["bach", "mozart"], ["bach", "mozart"], ["chorale", "minuet"]))
+    model = build_model(replace(load_model_config(source), vocab_size=new.vocab_size))
+    missing = transplant_weights(model, source, new.vocab, old.vocab)
+    assert missing == len(set(new.vocab) - set(old.vocab)) > 0
+    src = load_file(str(source / "model.safetensors"))["model.embed_tokens.weight"].float()
+    emb = model.model.embed_tokens.weight
+    for token in ("Pitch_60", "Bar_None", "Composer_bach", "Key_D_minor"):
+        assert torch.equal(emb[new.vocab[token]], src[old.vocab[token]])
+    assert torch.equal(model.lm_head.weight, emb)  # still tied
+
+
+def test_init_from_a_missing_model_names_it(tmp_path, chorale_dataset):
+    from tunesmith.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="no-such-model"):
+        train(chorale_dataset, tmp_path / "run", TrainConfig(max_steps=1, init_from=str(tmp_path / "no-such-model")),
+              progress=False)

@@ -29,7 +29,7 @@ def cmd_train(args) -> None:
     cfg = recipe(args.preset, max_steps=args.max_steps, max_minutes=args.max_minutes, batch_size=args.batch_size,
                  grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
                  seed=args.seed, precision=args.precision, max_len=args.max_len,
-                 dropout=args.dropout)
+                 dropout=args.dropout, init_from=args.init_from, window_key=False if args.piece_key else None)
     cfg = replace(cfg, warmup_steps=min(cfg.warmup_steps, max(1, cfg.max_steps // 10)))
     summary = train(dataset, args.out, cfg, resume=args.resume)
     print(json.dumps(summary, indent=2))
@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--precision", default=None, choices=["auto", "bf16", "fp32"])
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    t.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="fine-tune: start from this model folder's weights ('default' = the bundled model); its size "
+                        "replaces --preset's, tokens shared with its vocabulary keep their embeddings")
+    t.add_argument("--piece-key", action="store_true",
+                   help="label every training window with its piece's key (default: the key of the window's own notes)")
     t.set_defaults(func=cmd_train)
 
     g = sub.add_parser("generate", help="generate MIDI, WAV and piano rolls from a sentence and/or controls")

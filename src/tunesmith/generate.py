@@ -18,7 +18,7 @@ from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
 from tunesmith.instruments import CHOIR, DRUMS, native_voicing, voice_by_register
-from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights
+from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights, model_folder
 from tunesmith.tokenizer import Controls, Tokenizer
 from tunesmith.typical import typical_controls
 
@@ -379,21 +379,9 @@ def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool
     return paths
 
 
-DEFAULT_MODEL = Path(__file__).parent / "models" / "default"  # shipped inside the package
-
-
 def load(path: str | Path | None = None, device: str | None = None) -> Model:
     """Load a model folder (or a training output folder: its best/ checkpoint); None = the bundled model."""
-    if path is None:
-        if not (DEFAULT_MODEL / "model.json").is_file():
-            raise TunesmithError(f"no model given and no bundled model at {DEFAULT_MODEL}; pass --model FOLDER "
-                                 "(train one with `tunesmith train`)")
-        path = DEFAULT_MODEL
-    folder = Path(path)
-    if not folder.exists():
-        raise BadInputError(folder, "no such model folder")
-    if not (folder / "model.json").is_file() and (folder / "best" / "model.json").is_file():
-        folder = folder / "best"
+    folder = model_folder(path)
     cfg = load_model_config(folder)
     tok = Tokenizer.load(folder / "tokenizer")
     if cfg.vocab_size != tok.vocab_size:

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from tunesmith.errors import BadInputError
+from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import write_bytes
 
 WEIGHTS_NAME = "model.safetensors"
@@ -132,6 +132,25 @@ def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+DEFAULT_MODEL = Path(__file__).parent / "models" / "default"  # shipped inside the package
+
+
+def model_folder(path: str | Path | None) -> Path:
+    """The model folder `path` names: None or "default" = the bundled model; a training output folder
+    stands for its best/ checkpoint."""
+    if path is None or str(path) == "default":
+        if not (DEFAULT_MODEL / "model.json").is_file():
+            raise TunesmithError(f"no bundled model at {DEFAULT_MODEL}; pass a model folder "
+                                 "(train one with `tunesmith train`)")
+        return DEFAULT_MODEL
+    folder = Path(path)
+    if not folder.exists():
+        raise BadInputError(folder, "no such model folder")
+    if not (folder / "model.json").is_file() and (folder / "best" / "model.json").is_file():
+        folder = folder / "best"
+    return folder
+
+
 def save_model_config(cfg: ModelConfig, folder: Path) -> None:
     (folder / "model.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
 
@@ -163,3 +182,29 @@ def load_weights(model: TunesmithLM, folder: Path) -> None:
     if missing or unexpected:
         raise BadInputError(path, f"weights do not match model.json (missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.tie_weights()
+
+
+def transplant_weights(model: TunesmithLM, folder: Path, vocab: dict[str, int], source_vocab: dict[str, int]) -> int:
+    """Start `model` from the weights in `folder`, whose tokenizer's vocabulary is `source_vocab`.
+
+    Every layer is copied; the token embeddings are copied row by row by token name, so a dataset with
+    other labels (composers, genres) keeps what the source knew about the tokens both share. Returns how
+    many of `vocab`'s tokens the source lacked (they keep their fresh initialisation).
+    """
+    path = folder / WEIGHTS_NAME
+    if not path.is_file():
+        raise BadInputError(folder, f"no {WEIGHTS_NAME} in the model folder")
+    state = load_file(str(path))
+    dtype = next(model.parameters()).dtype
+    name = "model.embed_tokens.weight"
+    rows = model.state_dict()[name].clone()
+    shared = [(i, source_vocab[t]) for t, i in vocab.items() if t in source_vocab]
+    new, old = (torch.tensor(x, dtype=torch.long) for x in zip(*shared))
+    rows[new] = state[name][old].to(dtype)
+    state[name] = rows
+    missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+    missing = [k for k in missing if k != "lm_head.weight"]
+    if missing or unexpected:
+        raise BadInputError(path, f"weights do not match the model size (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.tie_weights()
+    return len(vocab) - len(shared)

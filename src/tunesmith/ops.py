@@ -87,3 +87,15 @@ def allowed_shifts(ids: np.ndarray, lo: int, hi: int, max_shift: int) -> list[in
         return [0]
     down, up = int(inside.min()) - lo, hi - 1 - int(inside.max())
     return list(range(-min(max_shift, down), min(max_shift, up) + 1))
+
+
+def pitch_class_durations(ids: np.ndarray, pitch_of: np.ndarray, beats_of: np.ndarray) -> np.ndarray:
+    """12-bin histogram of a REMI sequence's pitched notes, each weighted by its duration in beats.
+
+    `pitch_of[id]` is the MIDI pitch of a Pitch id (-1 for any other id) and `beats_of[id]` the length of
+    a Duration id; REMI writes each note as Pitch, Velocity, Duration, so a note's duration sits two ids on.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    at = np.flatnonzero(pitch_of[ids] >= 0)
+    at = at[at + 2 < len(ids)]
+    return np.bincount(pitch_of[ids[at]] % 12, weights=beats_of[ids[at + 2]], minlength=12).astype(np.float64)

@@ -193,6 +193,23 @@ class Tokenizer:
         return self.id_to_token[token_id].split("_", 1)[1]
 
     @property
+    def note_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pitch_of, beats_of) indexed by id: the MIDI pitch of each Pitch id (-1 elsewhere) and the
+        length in beats of each Duration id (0 elsewhere), for `ops.pitch_class_durations`."""
+        if not hasattr(self, "_note_tables"):
+            pitch_of = np.full(len(self.vocab), -1, dtype=np.int64)
+            beats_of = np.zeros(len(self.vocab), dtype=np.float64)
+            for i, t in self.id_to_token.items():
+                kind, _, value = t.partition("_")
+                if kind == "Pitch":
+                    pitch_of[i] = int(value)
+                elif kind == "Duration":
+                    whole, part, res = (int(v) for v in value.split("."))
+                    beats_of[i] = whole + part / res
+            self._note_tables = (pitch_of, beats_of)
+        return self._note_tables
+
+    @property
     def pitch_id_range(self) -> tuple[int, int]:
         """[lo, hi) of the (contiguous) Pitch ids, used for transposition."""
         ids = sorted(i for t, i in self.vocab.items() if t.startswith("Pitch_"))

@@ -27,8 +27,8 @@ from tqdm import tqdm
 from tunesmith.data.dataset import Dataset, Piece, SequenceOptions, collate, training_sequence
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_dir, atomic_path, read_jsonl, write_json, write_jsonl
-from tunesmith.model import (ModelConfig, build_model, count_parameters, load_weights, preset, save_model_config,
-                             save_weights)
+from tunesmith.model import (ModelConfig, build_model, count_parameters, load_model_config, load_weights, model_folder,
+                             preset, save_model_config, save_weights, transplant_weights)
 from tunesmith.tokenizer import Controls, Tokenizer
 
 
@@ -54,6 +54,8 @@ class TrainConfig:
     precision: str = "auto"  # "bf16", "fp32", or "auto" (bf16 where supported, CPU included)
     transpose: int = 6  # random transposition range in semitones (0 = off)
     control_dropout: float = 0.25  # chance of leaving out each control during training
+    window_key: bool = True  # label each training window with its own key (dataset.window_key), not the piece's
+    init_from: str | None = None  # start from this model's weights ("default": the bundled model); its size wins over preset
 
 
 # Named training recipes: a model size plus the schedule it was trained with. `--preset NAME` on the
@@ -253,11 +255,21 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
     if cfg.dropout is not None and not 0 <= cfg.dropout < 1:
         raise TunesmithError(f"dropout must be in [0, 1), got {cfg.dropout}")
     overrides = {k: v for k, v in (("max_len", cfg.max_len), ("dropout", cfg.dropout)) if v is not None}
-    mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **overrides)
+    source = model_folder(cfg.init_from) if cfg.init_from and not resume else None
+    if resume:
+        mcfg = load_model_config(last)
+    elif source:  # fine-tuning: the source's size, this dataset's vocabulary
+        mcfg = replace(load_model_config(source), vocab_size=tok.vocab_size, **overrides)
+        cfg = replace(cfg, preset=mcfg.preset, init_from=str(source))
+    else:
+        mcfg = preset(cfg.preset, vocab_size=tok.vocab_size, **overrides)
     torch.manual_seed(cfg.seed)
     model = build_model(mcfg, tok.pad_id, tok.bos_id, tok.eos_id)
     if resume:
         load_weights(model, last)
+    elif source:
+        fresh = transplant_weights(model, source, tok.vocab, Tokenizer.load(source / "tokenizer").vocab)
+        accelerator.print(f"starting from {source} ({fresh} of {tok.vocab_size} tokens new to it)")
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -267,7 +279,8 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
         torch.set_rng_state(load_file(str(last / "state" / "rng.safetensors"))["torch_rng"])
     model, optimizer = accelerator.prepare(model, optimizer)
 
-    opts = SequenceOptions(mcfg.max_len, cfg.transpose, cfg.control_dropout, text=mcfg.text_slots > 0)
+    opts = SequenceOptions(mcfg.max_len, cfg.transpose, cfg.control_dropout, text=mcfg.text_slots > 0,
+                           window_key=cfg.window_key)
     sampler = BatchSampler(data.pieces("train"), tok, opts,
                            seed=cfg.seed * 1000 + accelerator.process_index + 7919 * state["step"])
     val_pieces = data.pieces("validation")
