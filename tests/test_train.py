@@ -75,16 +75,19 @@ def test_schedule_warms_up_then_decays():
     assert lr_at(50, cfg) > lr_at(80, cfg)
 
 
-def test_default_recipe_is_the_bundled_models_and_flags_override_it():
+def test_the_bundled_model_is_the_default_recipe_fine_tuned_and_flags_override_recipes():
     from tunesmith.generate import load
     from tunesmith.train import load_train_config, recipe
 
-    bundled = load_train_config(load(None).folder)
-    cfg = recipe("default")
+    bundled = load_train_config(load(None).folder)  # `--preset default`, then `--preset finetune --init-from`
+    cfg = recipe("finetune", init_from="default")
     for field in ("preset", "max_len", "dropout", "max_steps", "batch_size", "lr", "warmup_steps", "eval_every",
-                  "transpose"):
+                  "transpose", "seed", "window_key", "init_from"):
         assert getattr(cfg, field) == getattr(bundled, field), field
+    assert (recipe("default").preset, recipe("default").max_len, recipe("default").batch_size) == ("small", 512, 16)
     assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"
+    with pytest.raises(TunesmithError, match="--init-from"):
+        recipe("finetune")
 
 
 def test_init_from_fine_tunes_a_trained_model(tmp_path, chorale_dataset, tiny_model):

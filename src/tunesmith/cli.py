@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", default="small",
                    help="model size (tiny, mini, small, base) or a recipe: 'default' = the bundled model's size and "
                         "schedule (small at context 512 without dropout, 4800 steps, batch 16, lr 1e-3, at most 100 "
-                        "min); flags override it")
+                        "min); 'finetune' = the schedule that fine-tunes a model given --init-from (2000 steps, lr "
+                        "2e-4, at most 48 min); flags override it")
     t.add_argument("--max-steps", type=int, default=None, help="optimizer steps (default 2000)")
     t.add_argument("--max-minutes", type=float, default=None)
     t.add_argument("--max-len", type=int, default=None, help="context length (default: the preset's)")
