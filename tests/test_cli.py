@@ -39,6 +39,14 @@ def test_data_build_train_generate(tmp_path, midi_folder, capsys, cache_dir):
     summary = json.loads(printed[printed.index("{\n"):])
     assert summary["steps"] == 4 and (tmp_path / "run" / "best" / "model.safetensors").is_file()
 
+    main(["train", str(tmp_path / "ds"), "--out", str(tmp_path / "tuned"), "--preset", "finetune", "--init-from",
+          str(tmp_path / "run"), "--max-steps", "2", "--batch-size", "2", "--eval-every", "2", "--piece-key"])
+    printed = capsys.readouterr().out
+    assert "starting from" in printed and json.loads(printed[printed.index("{\n"):])["steps"] == 2
+    tuned = json.loads((tmp_path / "tuned" / "best" / "train.json").read_text())
+    assert tuned["preset"] == "tiny" and tuned["init_from"] == str(tmp_path / "run" / "best")
+    assert tuned["lr"] == 2e-4 and tuned["window_key"] is False
+
     main(["generate", "--model", str(tmp_path / "run"), "--meter", "3/4", "--tempo", "100",
           "--instruments", "piano,violin", "--bars", "2", "--out", str(tmp_path / "gen"), "--num-samples", "2",
           "--no-audio"])
@@ -65,6 +73,9 @@ def test_errors_are_one_line_not_tracebacks(tmp_path, capsys):
         main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--preset", "huge"])
     err = capsys.readouterr().err
     assert "unknown preset 'huge'" in err and "default" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--preset", "finetune"])
+    assert "--init-from" in capsys.readouterr().err
 
 
 def test_generate_rejects_unknown_style_and_instrument(tiny_model, capsys):
