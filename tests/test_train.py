@@ -88,6 +88,7 @@ def test_the_bundled_model_is_the_default_recipe_fine_tuned_and_flags_override_r
     assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"
     with pytest.raises(TunesmithError, match="--init-from"):
         recipe("finetune")
+    assert recipe("finetune", resume=True).lr == 2e-4  # resuming a fine-tune needs no source
 
 
 def test_init_from_fine_tunes_a_trained_model(tmp_path, chorale_dataset, tiny_model):

@@ -26,7 +26,7 @@ def cmd_train(args) -> None:
     dataset = args.data or args.dataset
     if not dataset or (args.data and args.dataset and args.data != args.dataset):
         raise TunesmithError("give the dataset folder once: `tunesmith train DATASET` or `--data DATASET`")
-    cfg = recipe(args.preset, max_steps=args.max_steps, max_minutes=args.max_minutes, batch_size=args.batch_size,
+    cfg = recipe(args.preset, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, batch_size=args.batch_size,
                  grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
                  seed=args.seed, precision=args.precision, max_len=args.max_len,
                  dropout=args.dropout, init_from=args.init_from, window_key=False if args.piece_key else None)

@@ -73,7 +73,7 @@ RECIPES: dict[str, dict] = {
 }
 
 
-def recipe(name: str, **overrides) -> TrainConfig:
+def recipe(name: str, resume: bool = False, **overrides) -> TrainConfig:
     """The TrainConfig of a recipe or model size `name`, with `overrides` (None values ignored) on top."""
     from tunesmith.model import PRESETS
 
@@ -82,7 +82,7 @@ def recipe(name: str, **overrides) -> TrainConfig:
                              f"or a recipe ({', '.join(RECIPES)})")
     base = RECIPES.get(name, {"preset": name})
     cfg = TrainConfig(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
-    if name == "finetune" and not cfg.init_from:
+    if name == "finetune" and not cfg.init_from and not resume:  # a resumed run continues its own weights
         raise TunesmithError("the finetune recipe starts from a trained model: add --init-from MODEL "
                              "('default' = the bundled model)")
     return cfg
