@@ -175,12 +175,17 @@ def load_weights(model: TunesmithLM, folder: Path) -> None:
     path = folder / WEIGHTS_NAME
     if not path.is_file():
         raise BadInputError(folder, f"no {WEIGHTS_NAME} in the model folder")
-    state = load_file(str(path))
+    _load_state(model, load_file(str(path)), path, "model.json")
+
+
+def _load_state(model: TunesmithLM, state: dict[str, torch.Tensor], path: Path, against: str) -> None:
+    """Load a weights file's tensors into `model` (in its dtype), tie the output head to the embeddings;
+    a BadInputError naming the file when a tensor is missing or extra."""
     dtype = next(model.parameters()).dtype
     missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
     missing = [k for k in missing if k != "lm_head.weight"]
     if missing or unexpected:
-        raise BadInputError(path, f"weights do not match model.json (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise BadInputError(path, f"weights do not match {against} (missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.tie_weights()
 
 
@@ -195,16 +200,11 @@ def transplant_weights(model: TunesmithLM, folder: Path, vocab: dict[str, int], 
     if not path.is_file():
         raise BadInputError(folder, f"no {WEIGHTS_NAME} in the model folder")
     state = load_file(str(path))
-    dtype = next(model.parameters()).dtype
     name = "model.embed_tokens.weight"
     rows = model.state_dict()[name].clone()
     shared = [(i, source_vocab[t]) for t, i in vocab.items() if t in source_vocab]
     new, old = (torch.tensor(x, dtype=torch.long) for x in zip(*shared))
-    rows[new] = state[name][old].to(dtype)
+    rows[new] = state[name][old].to(rows.dtype)
     state[name] = rows
-    missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
-    missing = [k for k in missing if k != "lm_head.weight"]
-    if missing or unexpected:
-        raise BadInputError(path, f"weights do not match the model size (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    model.tie_weights()
+    _load_state(model, state, path, "the model size")
     return len(vocab) - len(shared)

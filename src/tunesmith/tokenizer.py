@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -192,22 +193,20 @@ class Tokenizer:
     def value_of(self, token_id: int) -> str:
         return self.id_to_token[token_id].split("_", 1)[1]
 
-    @property
+    @cached_property
     def note_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """(pitch_of, beats_of) indexed by id: the MIDI pitch of each Pitch id (-1 elsewhere) and the
         length in beats of each Duration id (0 elsewhere), for `ops.pitch_class_durations`."""
-        if not hasattr(self, "_note_tables"):
-            pitch_of = np.full(len(self.vocab), -1, dtype=np.int64)
-            beats_of = np.zeros(len(self.vocab), dtype=np.float64)
-            for i, t in self.id_to_token.items():
-                kind, _, value = t.partition("_")
-                if kind == "Pitch":
-                    pitch_of[i] = int(value)
-                elif kind == "Duration":
-                    whole, part, res = (int(v) for v in value.split("."))
-                    beats_of[i] = whole + part / res
-            self._note_tables = (pitch_of, beats_of)
-        return self._note_tables
+        pitch_of = np.full(len(self.vocab), -1, dtype=np.int64)
+        beats_of = np.zeros(len(self.vocab), dtype=np.float64)
+        for i, t in self.id_to_token.items():
+            kind, _, value = t.partition("_")
+            if kind == "Pitch":
+                pitch_of[i] = int(value)
+            elif kind == "Duration":
+                whole, part, res = (int(v) for v in value.split("."))
+                beats_of[i] = whole + part / res
+        return pitch_of, beats_of
 
     @property
     def pitch_id_range(self) -> tuple[int, int]:
