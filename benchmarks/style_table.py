@@ -5,15 +5,16 @@
     python benchmarks/style_table.py runs/ss-g1 runs/ss-g2 --data runs/full/data
 
 For every style folder (one per style, its samples' JSON naming the collection or composer asked for):
-- recognised: the share of samples the style classifier (trained once per field on the data's training
-  pieces) files under the label asked, beside the same share for the real held-out pieces of that label
-  (the classifier's own ceiling for that style; "n/a" where the validation split has none);
+- recognised: the share of samples the style classifier (trained once per field on 16-bar excerpts of the
+  data's training pieces, the samples' length) files under the label asked, beside the same share for
+  real excerpts of that label judged by classifiers that never read their piece (5-fold cross-validation
+  grouped by piece: the classifier's own ceiling for that style);
 - overlap: Yang & Lerch mean overlap area of the samples with the style's real pieces (its validation
   pieces; for a composer, whose validation pieces are too few, its training pieces), beside the
   real-vs-real ceiling of two halves of those pieces;
 - copies: the share of samples sharing >= 4 bars with a training piece (transposition-invariant).
 Prints a markdown table, then for every style recognised in under half its samples the labels its
-samples (and its real held-out pieces) were filed under, and writes it as JSON with --out.
+samples (and its real excerpts) were filed under, and writes it as JSON with --out.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ def asked_labels(folder: Path) -> list[tuple[str, str]]:
 
 def style_row(data: str, folder: Path, samples: list, field: str, label: str, classifiers: dict, held_out: dict,
               references: dict) -> dict:
-    """Recognition (samples and real held-out pieces) and overlap (with its ceiling) for one asked label."""
+    """Recognition (samples and cross-validated real excerpts) and overlap (with its ceiling) for one asked label."""
     scored = style.score_samples(classifiers[field], samples)["per_class"].get(
         label, {"asked": 0, "as_asked": 0, "classified_as": {}})
-    real = held_out[field].get(label)
+    real = held_out[field].get(label)  # cross-validated real excerpts
     if (field, label) not in references:
         split = COMPOSER_REFERENCE_SPLIT if field == "composer" else "validation"
         ref_feats = set_features(load_set(f"{data}:{split}:{field}={label}", limit=400).samples)
@@ -74,13 +75,14 @@ def main(argv=None) -> None:
         ap.error("give folders of samples, or --rows")
 
     classifiers, held_out = {}, {}
-    real = load_set(f"{args.data}:validation").samples
     for field in ("collection", "composer"):
-        clf, report = style.train_style_classifier(args.data, field)
+        clf, report = style.train_style_classifier(args.data, field, progress=True)
         classifiers[field] = clf
-        held_out[field] = style.score_samples(clf, real)["per_class"]
-        print(f"{field} classifier: held-out accuracy {report['heldout']['accuracy']:.0%} "
-              f"(majority {report['heldout']['majority_baseline']:.0%})")
+        held_out[field] = report["crossval"]["per_class"]
+        print(f"{field} classifier: {report['train_excerpts']} excerpts of {report['train_pieces']} pieces; held-out "
+              f"accuracy {report['heldout']['accuracy']:.0%} on {report['heldout']['excerpts']} excerpts of the "
+              f"{report['heldout']['source']} (majority {report['heldout']['majority_baseline']:.0%}); "
+              f"cross-validated by piece {report['crossval']['accuracy']:.0%}")
     index = novelty.index_dataset(args.data)
     references: dict[tuple[str, str], tuple[list, float]] = {}
 
@@ -103,7 +105,7 @@ def main(argv=None) -> None:
 def print_table(rows: list[dict]) -> None:
     """The rows as markdown, then per set of samples the totals over each style's first label (its
     collection where one was asked, else its composer)."""
-    print("\n| style | guidance | recognised | real held-out recognised | overlap | ceiling | copies >= 4 bars |")
+    print("\n| style | guidance | recognised | real excerpts recognised | overlap | ceiling | copies >= 4 bars |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         real = f"{r['real_recognised']} / {r['real_asked']}" if r["real_asked"] else "n/a"
@@ -117,7 +119,7 @@ def print_table(rows: list[dict]) -> None:
         if r["asked"] and r["recognised"] < r["asked"] / 2 and r.get("filed_as"):
             real = most_first(r["real_filed_as"])
             print(f"{r['style']}, G={r['guidance']:g}: samples filed as {most_first(r['filed_as'])}"
-                  + (f"; real held-out pieces filed as {real}" if real else ""))
+                  + (f"; real excerpts filed as {real}" if real else ""))
     print()
     for name in dict.fromkeys(r["set"] for r in rows):
         first = [r for r in rows if r["set"] == name and r.get("primary", True)]

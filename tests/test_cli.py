@@ -40,12 +40,14 @@ def test_data_build_train_generate(tmp_path, midi_folder, capsys, cache_dir):
     assert summary["steps"] == 4 and (tmp_path / "run" / "best" / "model.safetensors").is_file()
 
     main(["train", str(tmp_path / "ds"), "--out", str(tmp_path / "tuned"), "--preset", "finetune", "--init-from",
-          str(tmp_path / "run"), "--max-steps", "2", "--batch-size", "2", "--eval-every", "2", "--piece-key"])
+          str(tmp_path / "run"), "--max-steps", "2", "--batch-size", "2", "--eval-every", "2", "--piece-key",
+          "--weight", f"collection={midi_folder.name}:2"])
     printed = capsys.readouterr().out
     assert "starting from" in printed and json.loads(printed[printed.index("{\n"):])["steps"] == 2
+    assert f"weight collection={midi_folder.name} x2: 100% of training windows" in printed
     tuned = json.loads((tmp_path / "tuned" / "best" / "train.json").read_text())
     assert tuned["preset"] == "tiny" and tuned["init_from"] == str(tmp_path / "run" / "best")
-    assert tuned["lr"] == 2e-4 and tuned["window_key"] is False
+    assert tuned["lr"] == 2e-4 and tuned["window_key"] is False and tuned["weights"] == {f"collection={midi_folder.name}": 2.0}
 
     main(["generate", "--model", str(tmp_path / "run"), "--meter", "3/4", "--tempo", "100",
           "--instruments", "piano,violin", "--bars", "2", "--out", str(tmp_path / "gen"), "--num-samples", "2",
@@ -76,6 +78,9 @@ def test_errors_are_one_line_not_tracebacks(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--preset", "finetune"])
     assert "--init-from" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--weight", "collection=pianomidi"])
+    assert "FIELD=VALUE:FACTOR" in capsys.readouterr().err
 
 
 def test_generate_rejects_unknown_style_and_instrument(tiny_model, capsys):

@@ -132,3 +132,36 @@ def test_init_from_a_missing_model_names_it(tmp_path, chorale_dataset):
     with pytest.raises(BadInputError, match="no-such-model"):
         train(chorale_dataset, tmp_path / "run", TrainConfig(max_steps=1, init_from=str(tmp_path / "no-such-model")),
               progress=False)
+
+
+def test_weights_draw_the_matching_pieces_more_often(chorale_dataset):
+    """A FIELD=VALUE:FACTOR weight multiplies how often those pieces are drawn; an unmatched value is refused."""
+    from collections import Counter
+
+    from tunesmith.data.dataset import Dataset, SequenceOptions
+    from tunesmith.train import BatchSampler, parse_weight
+
+    data = Dataset(chorale_dataset)
+    pieces, tok = data.pieces("train"), data.tokenizer()
+    minor = f"key={Counter(p.meta['key'] for p in pieces if 'minor' in p.meta['key']).most_common(1)[0][0]}"
+    opts = SequenceOptions(384)
+    plain = BatchSampler(pieces, tok, opts, seed=0)
+    weighted = BatchSampler(pieces, tok, opts, seed=0, weights={minor: 4.0})
+    before, after = plain.share(minor), weighted.share(minor)
+    assert 0 < before < 0.5 and after == pytest.approx(4 * before / (4 * before + 1 - before))
+    drawn = weighted.rng.choices(weighted.pieces, weights=weighted.weights, k=4000)
+    key = minor.partition("=")[2]
+    assert sum(p.meta["key"] == key for p in drawn) / 4000 == pytest.approx(after, abs=0.03)
+
+    assert parse_weight("collection=pianomidi:3") == ("collection=pianomidi", 3.0)
+    for bad in ("collection=pianomidi", "pianomidi:3", "collection=pianomidi:0", "collection=:2", "collection=x:two"):
+        with pytest.raises(TunesmithError, match="FIELD=VALUE:FACTOR"):
+            parse_weight(bad)
+    with pytest.raises(TunesmithError, match="no training piece has composer 'chopin'"):
+        BatchSampler(pieces, tok, opts, seed=0, weights={"composer=chopin": 3.0})
+
+
+def test_weights_are_saved_with_the_run(tmp_path, chorale_dataset):
+    cfg = TrainConfig(preset="tiny", max_steps=1, batch_size=2, eval_every=1, max_len=128, weights={"composer=bach": 2.0})
+    train(chorale_dataset, tmp_path / "run", cfg, progress=False)
+    assert json.loads((tmp_path / "run" / "best" / "train.json").read_text())["weights"] == {"composer=bach": 2.0}

@@ -21,7 +21,7 @@ def cmd_data_build(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from tunesmith.train import recipe, train
+    from tunesmith.train import parse_weight, recipe, train
 
     dataset = args.data or args.dataset
     if not dataset or (args.data and args.dataset and args.data != args.dataset):
@@ -29,7 +29,8 @@ def cmd_train(args) -> None:
     cfg = recipe(args.preset, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, batch_size=args.batch_size,
                  grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
                  seed=args.seed, precision=args.precision, max_len=args.max_len,
-                 dropout=args.dropout, init_from=args.init_from, window_key=False if args.piece_key else None)
+                 dropout=args.dropout, init_from=args.init_from, window_key=False if args.piece_key else None,
+                 weights=dict(parse_weight(w) for w in args.weight) if args.weight else None)
     cfg = replace(cfg, warmup_steps=min(cfg.warmup_steps, max(1, cfg.max_steps // 10)))
     summary = train(dataset, args.out, cfg, resume=args.resume)
     print(json.dumps(summary, indent=2))
@@ -161,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "replaces --preset's, tokens shared with its vocabulary keep their embeddings")
     t.add_argument("--piece-key", action="store_true",
                    help="label every training window with its piece's key (default: the key of the window's own notes)")
+    t.add_argument("--weight", action="append", default=[], metavar="FIELD=VALUE:FACTOR",
+                   help="draw the pieces whose metadata FIELD is VALUE FACTOR times as often (repeatable), "
+                        "e.g. collection=pianomidi:3 to hear a small collection more")
     t.set_defaults(func=cmd_train)
 
     g = sub.add_parser("generate", help="generate MIDI, WAV and piano rolls from a sentence and/or controls")

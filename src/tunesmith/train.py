@@ -15,7 +15,7 @@ import math
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,7 @@ class TrainConfig:
     control_dropout: float = 0.25  # chance of leaving out each control during training
     window_key: bool = True  # label each training window with its own key (dataset.window_key), not the piece's
     init_from: str | None = None  # start from this model's weights ("default": the bundled model); its size wins over preset
+    weights: dict[str, float] = field(default_factory=dict)  # "FIELD=VALUE" -> how many times more often its pieces are drawn
 
 
 # Named training recipes: a model size plus the schedule it was trained with. `--preset NAME` on the
@@ -115,15 +116,50 @@ def _precision(cfg: TrainConfig) -> str:
 
 # ---- batches ------------------------------------------------------------------------------------
 
-class BatchSampler:
-    """Random pieces (weighted by how many windows they hold) -> augmented training sequences."""
+def parse_weight(text: str) -> tuple[str, float]:
+    """'collection=pianomidi:3' -> ('collection=pianomidi', 3.0): draw those pieces 3 times as often."""
+    rule, sep, factor = text.rpartition(":")
+    name, eq, value = rule.partition("=")
+    try:
+        number = float(factor)
+    except ValueError:
+        number = -1.0
+    if not (sep and eq and name.strip() and value.strip()) or not number > 0:
+        raise TunesmithError(f"a weight is FIELD=VALUE:FACTOR with a positive factor (e.g. collection=pianomidi:3), "
+                             f"got {text!r}")
+    return f"{name.strip()}={value.strip()}", number
 
-    def __init__(self, pieces: list[Piece], tok: Tokenizer, opts: SequenceOptions, seed: int):
+
+def piece_weight(piece: Piece, weights: dict[str, float]) -> float:
+    """The product of the factors of every FIELD=VALUE rule the piece's metadata matches."""
+    factor = 1.0
+    for rule, w in weights.items():
+        name, _, value = rule.partition("=")
+        if str(piece.meta.get(name, "")).lower() == value.lower():
+            factor *= w
+    return factor
+
+
+class BatchSampler:
+    """Random pieces (weighted by how many windows they hold, times any FIELD=VALUE factor) -> augmented
+    training sequences."""
+
+    def __init__(self, pieces: list[Piece], tok: Tokenizer, opts: SequenceOptions, seed: int,
+                 weights: dict[str, float] | None = None):
         if not pieces:
             raise TunesmithError("the dataset has no training pieces")
         self.pieces, self.tok, self.opts = pieces, tok, opts
         self.rng = random.Random(seed)
-        self.weights = [max(1.0, len(p.ids) / opts.max_len) for p in pieces]
+        self.weights = [max(1.0, len(p.ids) / opts.max_len) * piece_weight(p, weights or {}) for p in pieces]
+        for rule in weights or {}:
+            if not any(piece_weight(p, {rule: 2.0}) > 1 for p in pieces):
+                name, _, value = rule.partition("=")
+                raise TunesmithError(f"weight {rule!r}: no training piece has {name} {value!r}")
+
+    def share(self, rule: str) -> float:
+        """The share of drawn windows that come from pieces matching FIELD=VALUE."""
+        hit = sum(w for w, p in zip(self.weights, self.pieces) if piece_weight(p, {rule: 2.0}) > 1)
+        return hit / sum(self.weights)
 
     def __call__(self, batch_size: int) -> dict[str, torch.Tensor]:
         chosen = self.rng.choices(self.pieces, weights=self.weights, k=batch_size)
@@ -290,7 +326,7 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
     opts = SequenceOptions(mcfg.max_len, cfg.transpose, cfg.control_dropout, text=mcfg.text_slots > 0,
                            window_key=cfg.window_key)
     sampler = BatchSampler(data.pieces("train"), tok, opts,
-                           seed=cfg.seed * 1000 + accelerator.process_index + 7919 * state["step"])
+                           seed=cfg.seed * 1000 + accelerator.process_index + 7919 * state["step"], weights=cfg.weights)
     val_pieces = data.pieces("validation")
     metrics_path = out / "metrics.jsonl"
     out.mkdir(parents=True, exist_ok=True)
@@ -303,6 +339,8 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
         accelerator.print(f"model {mcfg.preset}: {n_params / 1e6:.2f}M parameters, vocab {tok.vocab_size}, "
                           f"context {mcfg.max_len} | {len(sampler.pieces)} training pieces, {len(val_pieces)} validation "
                           f"| device {accelerator.device}, precision {accelerator.mixed_precision}")
+        for rule, w in cfg.weights.items():
+            accelerator.print(f"weight {rule} x{w:g}: {sampler.share(rule):.0%} of training windows")
 
     def log(row: dict) -> None:
         if main:

@@ -1,4 +1,4 @@
-"""The style classifier: logistic regression, its held-out report, and scoring samples."""
+"""The style classifier: excerpts, features, logistic regression, cross-validation and scoring samples."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,10 @@ import pytest
 import symusic
 
 from tunesmith.evaluate.features import Sample
-from tunesmith.evaluate.style import accuracy, fit_classifier, score_samples, style_vector, train_style_classifier
+from tests.conftest import corpus_score
+from tunesmith.evaluate.features import bar_quarters
+from tunesmith.evaluate.style import (EXCERPT_BARS, Excerpts, accuracy, cross_validate, excerpt_set, excerpts,
+                                      fit_classifier, score_samples, style_vector, train_style_classifier)
 
 
 def test_logistic_regression_separates_separable_classes():
@@ -20,9 +23,36 @@ def test_logistic_regression_separates_separable_classes():
     assert clf.predict(np.full(5, 3.0)) == ["b"]
 
 
-def test_style_vector_and_scoring_samples(chorale):
+def test_unbalanced_classes_weigh_the_same():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (300, 4)), rng.normal(1.5, 1, (20, 4))])
+    clf = fit_classifier(x, ["big"] * 300 + ["small"] * 20, "composer")
+    small = rng.normal(1.5, 1, (200, 4))
+    assert np.mean([p == "small" for p in clf.predict(small)]) > 0.7  # not swamped by the big class
+
+
+def test_excerpts_are_bars_of_the_piece_starting_at_zero(chorale):
+    long = chorale.copy()
+    for k in range(1, 6):  # six chorales end to end: about 60 bars
+        long.tracks[0].notes.extend(chorale.shift_time(k * chorale.end()).tracks[0].notes)
+    span = EXCERPT_BARS * bar_quarters(long) * long.ticks_per_quarter
+    cuts = excerpts(long)
+    assert 1 < len(cuts) <= long.end() // span
+    assert all(c.start() >= 0 and c.end() <= span * 1.5 and c.note_num() > 0 for c in cuts)
+    short = chorale.clip(0, int(span // 2))
+    assert len(excerpts(short)) == 1
+
+
+def test_style_vector_reads_the_key_relative_to_its_tonic(chorale):
     v = style_vector(chorale)
-    assert v.shape == (12 + 25 + 12 + 7,) and np.isfinite(v).all()
+    assert v.ndim == 1 and np.isfinite(v).all()
+    up = style_vector(chorale.shift_pitch(3))
+    assert np.allclose(np.roll(v[:12], 3), up[:12])  # the absolute pitch-class histogram moves
+    assert np.allclose(v[12:24], up[12:24])  # the tonic-relative one does not
+    assert v[12] == max(v[12:24]) or v[12 + 7] == max(v[12:24])  # tonic or dominant weighs most in a chorale
+
+
+def test_style_vector_and_scoring_samples(chorale):
     folk = symusic.Score(480)  # a one-line tune: nothing like a four-part chorale
     track = symusic.Track(program=0)
     for k, p in enumerate([67, 69, 71, 72, 74, 72, 71, 69, 67, 64, 62, 60] * 2):
@@ -35,6 +65,39 @@ def test_style_vector_and_scoring_samples(chorale):
     scored = score_samples(clf, samples)
     assert scored["asked"] == 2 and scored["share_as_asked"] == 0.5
     assert scored["per_class"] == {"bach": {"asked": 2, "as_asked": 1, "classified_as": {"bach": 1, "folk": 1}}} and scored["unknown_labels"] == ["mozart"]
+
+
+def test_cross_validation_never_judges_an_excerpt_by_its_own_piece():
+    """Pieces whose excerpts are identical copies, labelled at random: a classifier that had read the piece
+    would get them all right; held out by piece, it can only guess."""
+    rng = np.random.default_rng(0)
+    rows, labels, piece = [], [], []
+    for k in range(60):
+        v, label = rng.normal(0, 1, 60), str(rng.choice(["a", "b"]))
+        rows += [v] * 4
+        labels += [label] * 4
+        piece += [k] * 4
+    data = Excerpts(np.vstack(rows), labels, np.array(piece))
+    assert accuracy(fit_classifier(data.x, labels, "composer", l2=1e-4), data.x, labels)["accuracy"] > 0.9
+    cv = cross_validate(data, "composer")
+    assert cv["excerpts"] == 240 and cv["accuracy"] < 0.75
+    assert sum(r["asked"] for r in cv["per_class"].values()) == 240
+
+
+def test_bach_and_palestrina_told_apart_on_real_music():
+    """Real pieces of the music21 corpus: chorales and Palestrina mass movements, held out by piece."""
+    from music21 import corpus
+
+    bach = [f"bach/bwv{n}" for n in ("66.6", "26.6", "2.6", "40.8", "248.12-2", "38.6", "7.7", "227.1", "253", "269")]
+    palestrina = sorted(str(p) for p in corpus.getComposer("palestrina"))[:10]
+    samples = [Sample(n, corpus_score(n), {"composer": "bach"}) for n in bach]
+    samples += [Sample(p, corpus_score(p), {"composer": "palestrina"}) for p in palestrina]
+    data = excerpt_set(samples, "composer")
+    assert len(np.unique(data.piece)) == 20 and len(data.labels) >= 20
+    cv = cross_validate(data, "composer")
+    assert cv["accuracy"] >= 0.9, cv["per_class"]
+    clf = fit_classifier(data.x[data.piece > 0], [l for l, p in zip(data.labels, data.piece) if p > 0], "composer")
+    assert score_samples(clf, samples[:1])["share_as_asked"] == 1.0  # BWV 66.6, not trained on
 
 
 def test_one_label_is_not_enough(chorale_dataset):
@@ -70,3 +133,5 @@ def test_classifier_trained_on_a_dataset_with_two_composers(tmp_path, cache_dir)
     assert clf.classes == ["hymn", "jig"]
     held = report["heldout"]
     assert held["pieces"] >= 2 and held["accuracy"] == 1.0 and "fifth" in held["source"]
+    assert report["excerpt_bars"] == EXCERPT_BARS and report["train_excerpts"] >= report["train_pieces"]
+    assert report["crossval"]["accuracy"] == 1.0 and set(report["crossval"]["per_class"]) == {"hymn", "jig"}

@@ -296,16 +296,23 @@ def _style_section(report: dict) -> str:
         return ""
     if "skipped" in st:
         return f"<h2>Style</h2><p class=note>Classifier not trained: {html.escape(st['skipped'])}.</p>"
-    held = st["heldout"]
-    out = (f"<h2>Style ({html.escape(st['field'])})</h2><p class=note>Logistic regression on pitch-class, interval and "
-           f"duration histograms and note statistics, trained on {st['train_pieces']} real pieces of "
-           f"{len(st['classes'])} labels; held-out accuracy {held['accuracy']:.1%} on {held['pieces']} pieces "
-           f"({html.escape(held['source'])}; majority baseline {held['majority_baseline']:.1%}).</p>")
+    held, cv = st["heldout"], st["crossval"]
+    out = (f"<h2>Style ({html.escape(st['field'])})</h2><p class=note>Logistic regression on statistics of "
+           f"{st['excerpt_bars']}-bar excerpts (pitch classes absolute and relative to the tonic, intervals, durations, "
+           f"chords, onsets, register, tempo), trained on {st['train_excerpts']} excerpts of {st['train_pieces']} real "
+           f"pieces of {len(st['classes'])} labels; held-out accuracy {held['accuracy']:.1%} on {held['excerpts']} "
+           f"excerpts of {held['pieces']} pieces ({html.escape(held['source'])}; majority baseline "
+           f"{held['majority_baseline']:.1%}); {cv['folds']}-fold cross-validated by piece {cv['accuracy']:.1%}. "
+           f"A piece longer than an excerpt is classified by the mean over its excerpts.</p>")
+    ceiling = cv["per_class"]
     for which in ("generated", "reference"):
         per = st[which]["per_class"]
-        rows = [[label, r["asked"], Share(r["as_asked"] / r["asked"])] for label, r in sorted(per.items())]
+        rows = [[label, r["asked"], Share(r["as_asked"] / r["asked"]),
+                 Share(ceiling[label]["as_asked"] / ceiling[label]["asked"]) if label in ceiling else None]
+                for label, r in sorted(per.items())]
         label = "label asked for" if which == "generated" else "label"
-        out += f"<h3>{which}</h3>" + (_table([label, "pieces", "classified as that label"], rows) if rows
+        out += f"<h3>{which}</h3>" + (_table([label, "pieces", "classified as that label",
+                                              "real excerpts so classified (cross-validated)"], rows) if rows
                                        else "<p class=note>No piece asked for a label the classifier knows.</p>")
     return out
 
