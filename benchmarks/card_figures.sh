@@ -7,7 +7,8 @@
 # split in fp32); OUT: where the logs and samples go. The shipped weights (src/tunesmith/models/default,
 # i.e. `tunesmith export RUN --out src/tunesmith/models/default`) are what is sampled and scored on the
 # validation split. Two lanes run side by side, one CPU thread each (about 40 min on 2 cores).
-# The previous weights' samples, if PREVIOUS_SAMPLES names their folder, are compared for note placement.
+# The previous weights' samples, if PREVIOUS_SAMPLES names their folder, are compared for note placement;
+# the previous weights themselves, if PREVIOUS_MODEL names their folder, for how much they read the composer.
 set -euo pipefail
 DATA=${1:?dataset folder}; RUN=${2:?training run}; OUT=${3:-runs/card}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -24,6 +25,9 @@ tunesmith evaluate ngram "$DATA" --order 5 --split test > "$OUT/ngram.log" 2>&1
 python benchmarks/control_adherence.py --out "$OUT/adherence" > "$OUT/adherence.log" 2>&1
 python benchmarks/control_adherence.py --key-bias 0 --candidates 1 --no-fix-key --out "$OUT/adherence-alone" \
   > "$OUT/adherence-alone.log" 2>&1
+# does the model read the Composer control? (held-out piano pieces scored under each composer label)
+python benchmarks/composer_likelihood.py --data "$DATA" --models ${PREVIOUS_MODEL:-} src/tunesmith/models/default \
+  > "$OUT/composer-likelihood.log" 2>&1
 # the card's ablation: the same samples with an unasked meter / tempo left to the model (typical.py off)
 python benchmarks/style_samples.py --styles $STYLES --per-style 10 --no-typical --out "$OUT/ss-g1-free" > "$OUT/ss-g1-free.log" 2>&1
 wait $lane_a
@@ -37,4 +41,5 @@ done
 python benchmarks/note_placement.py "${placement[@]}" > "$OUT/note-placement.log"
 grep -h "bits/note\|^all\|nats/token" "$OUT/nll-validation.log" "$OUT/nll-test.log" "$OUT/ngram.log" | grep -v "it/s" || true
 cat "$OUT/adherence/table.md" "$OUT/adherence-alone/table.md" "$OUT/note-placement.log"
+grep "^|" "$OUT/composer-likelihood.log"
 tail -3 "$OUT/style-table.log"

@@ -128,16 +128,20 @@ def test_a_key_asked_of_the_bundled_model_keeps_the_styles_accidentals():
 
     model = tunesmith.load(None)
     controls = Controls(collection="pianomidi", composer="chopin", key="C# minor", meter="3/4", tempo=100, instruments=(0,))
-    gen = model.generate(GenerationOptions(controls=controls, bars=4, seed=4))[0]
+    gen = model.generate(GenerationOptions(controls=controls, bars=4, seed=5))[0]
     row = gen.report["key"]
-    assert row["pass"] and gen.candidates == 1 and row["measured_before"] == "F# minor" and row["transposed_by"] == -5
+    assert row["pass"] and gen.candidates == 1 and row["tried"] == ["C# minor"] and "transposed_by" not in row
     assert out_of_key_share(gen.score, "C# minor") > 0.1  # real piano-midi.de pieces: 15.6% of notes
+    # a candidate in the right mode on another tonic is moved onto the asked one, not drawn again
+    moved = model.generate(GenerationOptions(controls=controls, bars=4, seed=10))[0]
+    assert moved.report["key"]["pass"] and moved.candidates == 2 and moved.report["key"]["tried"] == ["A major", "F# minor"]
+    assert moved.report["key"]["measured_before"] == "F# minor" and moved.report["key"]["transposed_by"] == -5
     # another seed: the first candidate comes out in a major key; the second, pulled towards C# and its
     # minor third, is in C# minor, where unpulled candidates take three tries
-    pulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1))[0]
-    assert pulled.candidates == 2 and pulled.report["key"]["tried"] == ["Ab major", "C# minor"]
-    unpulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=1, key_bias=0))[0]
-    assert unpulled.candidates == 3 and unpulled.report["key"]["tried"] == ["Ab major", "E major", "C# minor"]
+    pulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=3))[0]
+    assert pulled.candidates == 2 and pulled.report["key"]["tried"] == ["C major", "C# minor"]
+    unpulled = model.generate(GenerationOptions(controls=controls, bars=4, seed=3, key_bias=0))[0]
+    assert unpulled.candidates == 3 and unpulled.report["key"]["tried"] == ["C major", "E major", "C# minor"]
 
 
 def test_the_key_pull_steers_tonic_and_mode_and_leaves_chromatic_notes_alone(model):

@@ -79,10 +79,11 @@ def test_the_bundled_model_is_the_default_recipe_fine_tuned_and_flags_override_r
     from tunesmith.generate import load
     from tunesmith.train import load_train_config, recipe
 
-    bundled = load_train_config(load(None).folder)  # `--preset default`, then `--preset finetune --init-from`
-    cfg = recipe("finetune", init_from="default")
+    # `--preset default`, then `--preset finetune --init-from default` twice, the last with --weight (MODEL_CARD.md)
+    bundled = load_train_config(load(None).folder)
+    cfg = recipe("finetune", init_from="default", weights={"collection=pianomidi": 3.0})
     for field in ("preset", "max_len", "dropout", "max_steps", "batch_size", "lr", "warmup_steps", "eval_every",
-                  "transpose", "seed", "window_key", "init_from"):
+                  "transpose", "seed", "window_key", "init_from", "weights"):
         assert getattr(cfg, field) == getattr(bundled, field), field
     assert (recipe("default").preset, recipe("default").max_len, recipe("default").batch_size) == ("small", 512, 16)
     assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"
