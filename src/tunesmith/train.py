@@ -130,14 +130,15 @@ def parse_weight(text: str) -> tuple[str, float]:
     return f"{name.strip()}={value.strip()}", number
 
 
+def matches(piece: Piece, rule: str) -> bool:
+    """Whether the piece's metadata FIELD is VALUE (rule 'FIELD=VALUE', case-insensitive)."""
+    name, _, value = rule.partition("=")
+    return str(piece.meta.get(name, "")).lower() == value.lower()
+
+
 def piece_weight(piece: Piece, weights: dict[str, float]) -> float:
     """The product of the factors of every FIELD=VALUE rule the piece's metadata matches."""
-    factor = 1.0
-    for rule, w in weights.items():
-        name, _, value = rule.partition("=")
-        if str(piece.meta.get(name, "")).lower() == value.lower():
-            factor *= w
-    return factor
+    return math.prod(w for rule, w in weights.items() if matches(piece, rule))
 
 
 class BatchSampler:
@@ -152,13 +153,13 @@ class BatchSampler:
         self.rng = random.Random(seed)
         self.weights = [max(1.0, len(p.ids) / opts.max_len) * piece_weight(p, weights or {}) for p in pieces]
         for rule in weights or {}:
-            if not any(piece_weight(p, {rule: 2.0}) > 1 for p in pieces):
+            if not any(matches(p, rule) for p in pieces):
                 name, _, value = rule.partition("=")
                 raise TunesmithError(f"weight {rule!r}: no training piece has {name} {value!r}")
 
     def share(self, rule: str) -> float:
         """The share of drawn windows that come from pieces matching FIELD=VALUE."""
-        hit = sum(w for w, p in zip(self.weights, self.pieces) if piece_weight(p, {rule: 2.0}) > 1)
+        hit = sum(w for w, p in zip(self.weights, self.pieces) if matches(p, rule))
         return hit / sum(self.weights)
 
     def __call__(self, batch_size: int) -> dict[str, torch.Tensor]:

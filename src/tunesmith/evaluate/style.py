@@ -45,13 +45,13 @@ BEAT_STEPS = 12  # onset positions within the beat, in twelfths (sixteenths and 
 
 def excerpts(score: symusic.Score, bars: int = EXCERPT_BARS, most: int = EXCERPTS_PER_PIECE) -> list[symusic.Score]:
     """Up to `most` consecutive-bar excerpts of `bars` bars (of the first meter), spread evenly over the
-    piece, each starting at time 0; a piece shorter than one excerpt is its own excerpt."""
-    tpq = score.ticks_per_quarter
-    span = int(round(bars * bar_quarters(score) * tpq))
+    piece, each starting at time 0; a piece shorter than two excerpts (a 16-bar sample with its last
+    notes ringing on) is its own excerpt."""
+    span = int(round(bars * bar_quarters(score) * score.ticks_per_quarter))
     count = max(1, score.end() // span)
-    picks = sorted(set(np.linspace(0, count - 1, min(most, count)).round().astype(int).tolist()))
     if count == 1:
         return [score]
+    picks = sorted(set(np.linspace(0, count - 1, min(most, count)).round().astype(int).tolist()))
     return [score.clip(k * span, (k + 1) * span, clip_end=False).shift_time(-k * span) for k in picks]
 
 
