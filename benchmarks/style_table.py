@@ -43,12 +43,12 @@ def asked_labels(folder: Path) -> list[tuple[str, str]]:
     raise SystemExit(f"{folder}: no sample JSON names a collection or composer")
 
 
-def style_row(data: str, folder: Path, samples: list, field: str, label: str, classifiers: dict, held_out: dict,
+def style_row(data: str, folder: Path, samples: list, field: str, label: str, classifiers: dict, ceilings: dict,
               references: dict) -> dict:
     """Recognition (samples and cross-validated real excerpts) and overlap (with its ceiling) for one asked label."""
     scored = style.score_samples(classifiers[field], samples)["per_class"].get(
         label, {"asked": 0, "as_asked": 0, "classified_as": {}})
-    real = held_out[field].get(label)  # cross-validated real excerpts
+    real = ceilings[field].get(label)  # cross-validated real excerpts of the label
     if (field, label) not in references:
         split = COMPOSER_REFERENCE_SPLIT if field == "composer" else "validation"
         ref_feats = set_features(load_set(f"{data}:{split}:{field}={label}", limit=400).samples)
@@ -74,11 +74,11 @@ def main(argv=None) -> None:
     if not args.samples:
         ap.error("give folders of samples, or --rows")
 
-    classifiers, held_out = {}, {}
+    classifiers, ceilings = {}, {}
     for field in ("collection", "composer"):
         clf, report = style.train_style_classifier(args.data, field, progress=True)
         classifiers[field] = clf
-        held_out[field] = report["crossval"]["per_class"]
+        ceilings[field] = report["crossval"]["per_class"]
         print(f"{field} classifier: {report['train_excerpts']} excerpts of {report['train_pieces']} pieces; held-out "
               f"accuracy {report['heldout']['accuracy']:.0%} on {report['heldout']['excerpts']} excerpts of the "
               f"{report['heldout']['source']} (majority {report['heldout']['majority_baseline']:.0%}); "
@@ -94,7 +94,7 @@ def main(argv=None) -> None:
             copies = novelty.novelty_summary(matches, n=index.n)["share_copying"]
             guidance = json.loads(next(folder.glob("*.json")).read_text())["options"].get("style_guidance", 1.0)
             for k, (field, label) in enumerate(asked_labels(folder)):
-                rows.append(style_row(args.data, folder, samples, field, label, classifiers, held_out, references)
+                rows.append(style_row(args.data, folder, samples, field, label, classifiers, ceilings, references)
                             | {"set": str(root), "guidance": guidance, "copies": copies, "primary": k == 0})
 
     print_table(rows)

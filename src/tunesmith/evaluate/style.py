@@ -69,7 +69,8 @@ def style_vector(score: symusic.Score) -> np.ndarray | None:
         return None
     pc = np.bincount(notes.pitch % 12, weights=notes.duration.clip(0.05, 4.0), minlength=12)
     pc = pc / pc.sum()
-    mode, tonic = np.unravel_index(int(np.argmax(key_correlations(pc))), (2, 12))
+    corr = key_correlations(pc)  # (mode, tonic)
+    mode, tonic = np.unravel_index(int(corr.argmax()), corr.shape)
     onsets, first = np.unique(np.round(notes.onset, 6), return_index=True)
     low = notes.pitch[first]  # notes are sorted by onset, then pitch: the first of each onset is the lowest
     high = notes.pitch[np.append(first[1:], len(notes.pitch)) - 1]
@@ -155,6 +156,8 @@ class Excerpts:
 
 
 def excerpt_set(samples: list[Sample], field: str, progress: bool = False, desc: str = "excerpts") -> Excerpts:
+    """The excerpt rows of every sample that carries `field`, labelled with its value (row `piece` =
+    the sample's index in `samples`)."""
     rows, labels, piece = [], [], []
     for k, s in enumerate(tqdm(samples, desc=desc, disable=not progress, leave=False)):
         if not s.meta.get(field):
