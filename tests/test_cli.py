@@ -25,6 +25,28 @@ def midi_folder(tmp_path_factory):
     return folder
 
 
+def test_train_preset_default_runs_the_bundled_models_stages(tmp_path, midi_folder, capsys, cache_dir):
+    """The default recipe on a folder of one's own music: three stages, each from the one before; its
+    piano weighting finds no piano-midi.de piece here and says so instead of failing after two stages."""
+    main(["data", "build", str(midi_folder), "--out", str(tmp_path / "ds"), "--workers", "1",
+          "--cache-dir", str(cache_dir)])
+    capsys.readouterr()
+    main(["train", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--preset", "default", "--max-steps", "1",
+          "--max-len", "64", "--batch-size", "2", "--eval-every", "1"])
+    printed = capsys.readouterr().out
+    assert "no training piece has collection 'pianomidi', so it runs without the weight" in printed
+    assert "stage 1 of 3: scratch, from scratch" in printed and "stage 3 of 3: piano-x3, from" in printed
+    summary = json.loads(printed[printed.index("{\n"):])
+    assert [s["stage"] for s in summary["stages"]] == ["scratch", "window-keys", "piano-x3"]
+    stages = json.loads((tmp_path / "run" / "recipe.json").read_text())["stages"]
+    assert [(s["config"]["preset"], s["config"]["lr"], s["config"]["window_key"]) for s in stages] == [
+        ("small", 1e-3, False), ("small", 2e-4, True), ("small", 2e-4, True)]
+    with pytest.raises(SystemExit):  # a weight given by hand must match
+        main(["train", str(tmp_path / "ds"), "--out", str(tmp_path / "r2"), "--preset", "default", "--max-steps", "1",
+              "--max-len", "64", "--batch-size", "2", "--weight", "collection=pianomidi:3"])
+    assert "no training piece has collection 'pianomidi'" in capsys.readouterr().err
+
+
 def test_data_build_train_generate(tmp_path, midi_folder, capsys, cache_dir):
     main(["data", "build", str(midi_folder), "--out", str(tmp_path / "ds"), "--workers", "1",
           "--cache-dir", str(cache_dir)])

@@ -1,6 +1,7 @@
 """Training a tiny model on real corpus data: loss falls, checkpoints are complete, a run resumes."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -75,21 +76,60 @@ def test_schedule_warms_up_then_decays():
     assert lr_at(50, cfg) > lr_at(80, cfg)
 
 
-def test_the_bundled_model_is_the_default_recipe_fine_tuned_and_flags_override_recipes():
+def test_the_default_recipe_is_how_the_bundled_model_was_made_and_flags_override_recipes():
     from tunesmith.generate import load
-    from tunesmith.train import load_train_config, recipe
+    from tunesmith.train import load_train_config, recipe_stages
 
-    # `--preset default`, then `--preset finetune --init-from default` twice, the last with --weight (MODEL_CARD.md)
-    bundled = load_train_config(load(None).folder)
-    cfg = recipe("finetune", init_from="default", weights={"collection=pianomidi": 3.0})
-    for field in ("preset", "max_len", "dropout", "max_steps", "batch_size", "lr", "warmup_steps", "eval_every",
-                  "transpose", "seed", "window_key", "init_from", "weights"):
-        assert getattr(cfg, field) == getattr(bundled, field), field
-    assert (recipe("default").preset, recipe("default").max_len, recipe("default").batch_size) == ("small", 512, 16)
-    assert recipe("default", lr=1e-4, seed=None).lr == 1e-4 and recipe("tiny").preset == "tiny"
+    # `--preset default` runs the three stages the bundled model's recipe.json records, config for config
+    # (each was run in its own session, its source given as --init-from default: the release before it)
+    bundled = load(None).folder
+    made = json.loads((bundled / "recipe.json").read_text())["stages"]
+    plan = recipe_stages("default")
+    assert [name for name, _ in plan] == [s["stage"] for s in made] == ["scratch", "window-keys", "piano-x3"]
+    for (name, cfg), stage in zip(plan, made):
+        recorded = TrainConfig(**stage["config"])
+        assert replace(cfg, init_from=None) == replace(recorded, init_from=None), name
+    assert load_train_config(bundled) == TrainConfig(**made[-1]["config"])  # train.json is the last stage's
+    assert plan[0][1].window_key is False and plan[-1][1].weights == {"collection=pianomidi": 3.0}
+
+    assert [cfg.lr for _, cfg in recipe_stages("default", lr=1e-4, seed=None)] == [1e-4] * 3  # flags: every stage
+    assert [(n, c.preset) for n, c in recipe_stages("tiny")] == [("tiny", "tiny")]
     with pytest.raises(TunesmithError, match="--init-from"):
-        recipe("finetune")
-    assert recipe("finetune", resume=True).lr == 2e-4  # resuming a fine-tune needs no source
+        recipe_stages("finetune")
+    assert recipe_stages("finetune", resume=True)[0][1].lr == 2e-4  # resuming a fine-tune needs no source
+
+
+def test_a_staged_recipe_trains_each_stage_from_the_last_and_resumes_past_finished_ones(tmp_path, chorale_dataset):
+    from tunesmith.generate import export, load
+    from tunesmith.train import train_stages
+
+    base = TrainConfig(preset="tiny", max_steps=3, batch_size=2, eval_every=3, log_every=1, max_len=128, warmup_steps=1)
+    plan = [("scratch", replace(base, lr=3e-3, window_key=False)), ("more", base),
+            ("bach-x2", replace(base, weights={"composer=bach": 2.0}))]
+    summary = train_stages(chorale_dataset, tmp_path / "run", plan, progress=False)
+    assert [s["stage"] for s in summary["stages"]] == ["scratch", "more", "bach-x2"] and summary["steps"] == 3
+    first, second = tmp_path / "run" / "stages" / "1-scratch", tmp_path / "run" / "stages" / "2-more"
+    assert json.loads((second / "best" / "train.json").read_text())["init_from"] == str(first / "best")
+    last = json.loads((tmp_path / "run" / "best" / "train.json").read_text())
+    assert last["init_from"] == str(second / "best") and last["weights"] == {"composer=bach": 2.0}
+    recorded = json.loads((tmp_path / "run" / "recipe.json").read_text())["stages"]
+    assert [s["config"]["lr"] for s in recorded] == [3e-3, 1e-3, 1e-3] and all(s["tokens"] > 0 for s in recorded)
+    assert load(tmp_path / "run").folder == tmp_path / "run" / "best"  # the run folder is the last stage's
+
+    # an interrupted run: the second stage stopped before its marker was written, the third never started
+    (second / "stage.json").unlink()
+    for name in ("stage.json", "recipe.json", "metrics.jsonl"):
+        (tmp_path / "run" / name).unlink()
+    for name in ("best", "last"):
+        shutil.rmtree(tmp_path / "run" / name)
+    weights = (first / "best" / "model.safetensors").read_bytes()
+    again = train_stages(chorale_dataset, tmp_path / "run", plan, resume=True, progress=False)
+    assert (first / "best" / "model.safetensors").read_bytes() == weights  # a finished stage is not trained again
+    assert [s["steps"] for s in again["stages"]] == [3, 3, 3] and (tmp_path / "run" / "recipe.json").is_file()
+    assert (tmp_path / "run" / "best" / "model.safetensors").is_file()  # the third stage trained
+
+    exported = export(tmp_path / "run", tmp_path / "shipped", dtype="bf16")
+    assert json.loads((exported / "recipe.json").read_text())["stages"][0]["stage"] == "scratch"
 
 
 def test_init_from_fine_tunes_a_trained_model(tmp_path, chorale_dataset, tiny_model):

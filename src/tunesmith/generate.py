@@ -415,8 +415,10 @@ def export(path: str | Path, out: str | Path, dtype: str = "bf16") -> Path:
         save_weights(model.model, tmp, dtype=dtypes[dtype])
         save_model_config(model.config, tmp)
         model.tokenizer.save(tmp / "tokenizer")
-        if (model.folder / "train.json").is_file():
-            shutil.copy(model.folder / "train.json", tmp / "train.json")
+        run = model.folder.parent if model.folder.name == "best" else model.folder
+        for kept in (model.folder / "train.json", run / "recipe.json"):  # recipe.json: a staged run's stages
+            if kept.is_file():
+                shutil.copy(kept, tmp / kept.name)
         for doc in documents:
             shutil.copy(doc, tmp / doc.name)
     return out

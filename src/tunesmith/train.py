@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
 import time
@@ -60,33 +61,58 @@ class TrainConfig:
 
 
 # Named training recipes: a model size plus the schedule it was trained with. `--preset NAME` on the
-# command line picks one; any flag given beside it overrides that field. A plain size name (tiny,
-# mini, small, base) keeps TrainConfig's defaults.
-RECIPES: dict[str, dict] = {
-    # the bundled default model (src/tunesmith/models/default, MODEL_CARD.md): ~90 min on 2 CPU cores.
-    # Attention dropout 0 keeps SDPA on its fused kernel on a CPU (2.9x faster for small, MODEL_CARD "Size")
-    "default": dict(preset="small", max_len=512, dropout=0.0, max_steps=4800, max_minutes=100.0, batch_size=16,
-                    lr=1e-3, warmup_steps=200, eval_every=500),
+# command line picks one; any flag given beside it overrides that field (in every stage). A plain size
+# name (tiny, mini, small, base) keeps TrainConfig's defaults. A recipe is a list of stages, each
+# starting from the weights the one before it ended with (`train_stages`).
+_FINETUNE = dict(preset="small", max_len=512, dropout=0.0, max_steps=2000, max_minutes=48.0, batch_size=16,
+                 lr=2e-4, warmup_steps=100, eval_every=500, seed=1)
+RECIPES: dict[str, list[tuple[str, dict]]] = {
+    # the bundled default model (src/tunesmith/models/default, its MODEL_CARD.md and recipe.json), ~3 h on
+    # 2 CPU cores. Attention dropout 0 keeps SDPA on its fused kernel on a CPU (2.9x faster, MODEL_CARD "Size")
+    "default": [
+        # from scratch, every window conditioned on its piece's key (the third release)
+        ("scratch", dict(preset="small", max_len=512, dropout=0.0, max_steps=4800, max_minutes=100.0, batch_size=16,
+                         lr=1e-3, warmup_steps=200, eval_every=500, window_key=False)),
+        # each window labelled with the key of its own notes (the fourth release)
+        ("window-keys", _FINETUNE),
+        # the classical piano pieces, which carry the composer labels, drawn three times as often (the fifth)
+        ("piano-x3", dict(_FINETUNE, weights={"collection=pianomidi": 3.0})),
+    ],
     # fine-tuning a trained model (--init-from, required): the bundled model's shape and batch, a fifth of
     # the peak learning rate (at 1e-3 three steps cost the bundled model 0.07 nats/token), ~45 min on 2 CPU cores
-    "finetune": dict(preset="small", max_len=512, dropout=0.0, max_steps=2000, max_minutes=48.0, batch_size=16,
-                     lr=2e-4, warmup_steps=100, eval_every=500, seed=1),
+    "finetune": [("finetune", _FINETUNE)],
 }
 
 
-def recipe(name: str, resume: bool = False, **overrides) -> TrainConfig:
-    """The TrainConfig of a recipe or model size `name`, with `overrides` (None values ignored) on top."""
+def recipe_stages(name: str, resume: bool = False, **overrides) -> list[tuple[str, TrainConfig]]:
+    """The (stage name, TrainConfig) list of a recipe or model size `name`, `overrides` (None values
+    ignored) on top of every stage's. --init-from applies to the first stage; later ones start from the
+    stage before."""
     from tunesmith.model import PRESETS
 
     if name not in RECIPES and name not in PRESETS:
         raise TunesmithError(f"unknown preset {name!r}; choose a size ({', '.join(PRESETS)}) "
                              f"or a recipe ({', '.join(RECIPES)})")
-    base = RECIPES.get(name, {"preset": name})
-    cfg = TrainConfig(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
-    if name == "finetune" and not cfg.init_from and not resume:  # a resumed run continues its own weights
+    given = {k: v for k, v in overrides.items() if v is not None}
+    plan = [(stage, TrainConfig(**{**base, **given})) for stage, base in RECIPES.get(name, [(name, {"preset": name})])]
+    if name == "finetune" and not plan[0][1].init_from and not resume:  # a resumed run continues its own weights
         raise TunesmithError("the finetune recipe starts from a trained model: add --init-from MODEL "
                              "('default' = the bundled model)")
-    return cfg
+    return plan
+
+
+def fit_recipe_weights(plan: list[tuple[str, TrainConfig]], dataset: str | Path) -> list[tuple[str, TrainConfig]]:
+    """A recipe's own FIELD=VALUE weights, less those no training piece of `dataset` matches (the default
+    recipe's collection=pianomidi on a folder of one's own music), each dropped with a printed note."""
+    records = [r for r in Dataset(dataset).records if r["split"] == "train"]
+    fitted = []
+    for name, cfg in plan:
+        kept = {rule: w for rule, w in cfg.weights.items() if any(matches(r, rule) for r in records)}
+        for rule in sorted(cfg.weights.keys() - kept.keys()):
+            field_name, _, value = rule.partition("=")
+            print(f"stage {name}: no training piece has {field_name} {value!r}, so it runs without the weight {rule}")
+        fitted.append((name, replace(cfg, weights=kept)))
+    return fitted
 
 
 def load_train_config(folder: Path) -> TrainConfig | None:
@@ -130,15 +156,15 @@ def parse_weight(text: str) -> tuple[str, float]:
     return f"{name.strip()}={value.strip()}", number
 
 
-def matches(piece: Piece, rule: str) -> bool:
-    """Whether the piece's metadata FIELD is VALUE (rule 'FIELD=VALUE', case-insensitive)."""
+def matches(meta: dict, rule: str) -> bool:
+    """Whether a piece's metadata FIELD is VALUE (rule 'FIELD=VALUE', case-insensitive)."""
     name, _, value = rule.partition("=")
-    return str(piece.meta.get(name, "")).lower() == value.lower()
+    return str(meta.get(name, "")).lower() == value.lower()
 
 
 def piece_weight(piece: Piece, weights: dict[str, float]) -> float:
     """The product of the factors of every FIELD=VALUE rule the piece's metadata matches."""
-    return math.prod(w for rule, w in weights.items() if matches(piece, rule))
+    return math.prod(w for rule, w in weights.items() if matches(piece.meta, rule))
 
 
 class BatchSampler:
@@ -153,13 +179,13 @@ class BatchSampler:
         self.rng = random.Random(seed)
         self.weights = [max(1.0, len(p.ids) / opts.max_len) * piece_weight(p, weights or {}) for p in pieces]
         for rule in weights or {}:
-            if not any(matches(p, rule) for p in pieces):
+            if not any(matches(p.meta, rule) for p in pieces):
                 name, _, value = rule.partition("=")
                 raise TunesmithError(f"weight {rule!r}: no training piece has {name} {value!r}")
 
     def share(self, rule: str) -> float:
         """The share of drawn windows that come from pieces matching FIELD=VALUE."""
-        hit = sum(w for w, p in zip(self.weights, self.pieces) if matches(p, rule))
+        hit = sum(w for w, p in zip(self.weights, self.pieces) if matches(p.meta, rule))
         return hit / sum(self.weights)
 
     def __call__(self, batch_size: int) -> dict[str, torch.Tensor]:
@@ -420,3 +446,36 @@ def train(dataset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig()
         "best_val_loss": state["best_val"], "tokens_per_s": round(float(np.median(tps))) if tps else None,
         "loss_png": str(out / "loss.png"),
     }
+
+
+def train_stages(dataset: str | Path, out: str | Path, plan: list[tuple[str, TrainConfig]], resume: bool = False,
+                 progress: bool = True) -> dict:
+    """Train a recipe's stages in turn, each from the best weights of the one before.
+
+    The last stage trains into `out` itself (best/, last/, metrics.jsonl: a run folder like any other);
+    earlier ones into out/stages/N-NAME/. Each finished stage leaves a stage.json, and out/recipe.json lists
+    them all. With `resume`, finished stages are skipped and an interrupted one continues where it stopped."""
+    out = Path(out)
+    if len(plan) == 1:
+        return train(dataset, out, plan[0][1], resume=resume, progress=progress)
+    done: list[dict] = []
+    source = plan[0][1].init_from
+    for i, (name, cfg) in enumerate(plan):
+        folder = out if i == len(plan) - 1 else out / "stages" / f"{i + 1}-{name}"
+        cfg = replace(cfg, init_from=source)
+        finished = folder / "stage.json"
+        if resume and finished.is_file():
+            summary = json.loads(finished.read_text())
+        else:
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"stage {i + 1} of {len(plan)}: {name}" + (f", from {source}" if source else ", from scratch"))
+            going = resume and (folder / "last" / "state" / "trainer.json").is_file()
+            summary = train(dataset, folder, cfg, resume=going, progress=progress)
+            if int(os.environ.get("RANK", "0")) == 0:
+                write_json(finished, {"stage": name, **summary})
+        done.append({"stage": name, "folder": str(folder), "config": asdict(cfg), **summary})
+        source = str(folder / "best")
+    if int(os.environ.get("RANK", "0")) == 0:
+        write_json(out / "recipe.json", {"stages": done})
+    return {**done[-1], "stages": [{k: d[k] for k in ("stage", "steps", "tokens", "seconds", "best_val_loss")}
+                                   for d in done]}
