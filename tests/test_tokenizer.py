@@ -1,5 +1,7 @@
 """Tokenizer round trips over real corpus music, and the control tokens."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -108,3 +110,14 @@ def test_control_vocab_records_each_styles_meters_and_tempos(chorale_dataset, tm
             assert f"{meta['time_signatures'][0]} {round(meta['tempo'])}" in table
     Tokenizer(vocab).save(tmp_path)  # the table round-trips through controls.json with the rest of the vocabulary
     assert Tokenizer.load(tmp_path).controls.meter_tempo == vocab.meter_tempo
+
+
+def test_a_vocabulary_table_from_a_later_version_is_skipped_on_load(tmp_path):
+    """A model folder written by a newer tunesmith, whose controls.json holds a table this one does not
+    know, still loads: the known labels and tables are kept, the unknown one is left out."""
+    vocab = ControlVocab(["bach"], ["bach"], ["chorale"], instrumentation={"collection": {"bach": {"52": 3}}})
+    Tokenizer(vocab).save(tmp_path)
+    raw = json.loads((tmp_path / "controls.json").read_text())
+    (tmp_path / "controls.json").write_text(json.dumps({**raw, "collections_of": {"composer": {"bach": {"bach": 3}}}}))
+    back = Tokenizer.load(tmp_path)
+    assert back.controls == vocab and back.vocab_size == Tokenizer(vocab).vocab_size

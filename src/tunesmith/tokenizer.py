@@ -11,7 +11,7 @@ music ids stays valid whatever labels a model later learns. Any control may be a
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -299,5 +299,6 @@ class Tokenizer:
             if not (folder / name).is_file():
                 raise BadInputError(folder / name, "missing tokenizer file")
         remi = miditok.REMI(params=folder / "remi.json")
-        controls = ControlVocab(**json.loads((folder / "controls.json").read_text()))
+        raw = json.loads((folder / "controls.json").read_text())  # tables a later version added are skipped
+        controls = ControlVocab(**{k: v for k, v in raw.items() if k in {f.name for f in fields(ControlVocab)}})
         return cls(controls, remi)
