@@ -149,3 +149,14 @@ def test_prompt_asks_the_model_cannot_serve(tiny_model, capsys):
     with pytest.raises(SystemExit):
         main(["generate", "a tune for theremin", "--model", str(tiny_model[0])])
     assert "not a General MIDI instrument" in capsys.readouterr().err
+
+
+def test_the_adherence_lines_say_what_the_mood_was_judged_by():
+    from tunesmith.cli import format_adherence
+
+    report = {"mood": {"requested": "sad", "measured": {"key": "D minor", "tempo": 66.0}, "pass": True},
+              "key": {"requested": "F# minor", "measured": "F# minor, transposed from the far side of the circle",
+                      "pass": False}}
+    mood, key = format_adherence(report).splitlines()
+    assert mood.split() == ["mood", "asked", "sad", "measured", "D", "minor,", "66", "BPM", "pass"]
+    assert key.endswith(" FAIL")  # a long measured value still leaves a space before the verdict

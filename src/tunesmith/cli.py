@@ -89,6 +89,9 @@ def format_adherence(report: dict) -> str:
             lines.append(f"  {'midi':<12}{row['notes']} notes{'':<20}{'pass' if row['pass'] else 'FAIL'}")
             continue
         measured = row.get("measured")
+        if isinstance(measured, dict):  # the mood: the key and tempo it was judged by
+            measured = ", ".join(f"{v:g} BPM" if k == "tempo" and isinstance(v, (int, float)) else str(v)
+                                 for k, v in measured.items())
         extra = f" (transposed {row['transposed_by']:+d} from {row['measured_before']})" if "transposed_by" in row else ""
         if "written_as" in row:
             why = row.get("written_why", "the style's instrument in training")
@@ -104,7 +107,7 @@ def format_adherence(report: dict) -> str:
         if "chosen" in row:  # not asked: drawn from the style's training pieces (typical.py)
             extra = f" (not asked: {row['chosen']})"
         verb = "chose" if "chosen" in row else "asked"
-        lines.append(f"  {name:<12}{verb} {row.get('requested')!s:<16} measured {measured!s:<22}"
+        lines.append(f"  {name:<12}{verb} {row.get('requested')!s:<16} measured {measured!s:<22} "
                      f"{'pass' if row['pass'] else 'FAIL'}{extra}")
     return "\n".join(lines)
 
