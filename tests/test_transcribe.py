@@ -1,5 +1,5 @@
 """Audio -> notes: the round trip on real corpus pieces (render, transcribe, note-level F1), the clean-up,
-the beat grid, and clear errors for bad audio.
+and clear errors for bad audio (the beat grid: test_beat_tracking.py).
 
 Tests that run basic-pitch skip when the audio extra is missing (`make install-audio`); the rest run
 everywhere.
@@ -225,31 +225,6 @@ def test_clean_up_drops_faint_and_short_notes_and_merges_retriggers():
     assert notes[0].end == 0.5  # the input is left alone
     kept = T.clean_notes(notes, T.TranscribeOptions(min_velocity=0, min_length=0, merge_gap=0))
     assert len(kept) == len(notes) - 1  # only the overlap is still merged: one pitch cannot sound twice
-
-
-def test_tempo_map_keeps_one_tempo_through_a_tracker_slip():
-    beats = 0.2 + 0.5 * np.arange(40)
-    beats[20:24] += 0.125  # the tracker follows an off-beat for four beats, then comes back
-    tempos = T.tempo_map(beats, 0.2)
-    assert len(tempos.period) == 1 and 60 / tempos.period[0] == pytest.approx(120, abs=0.5)
-    assert tempos.time[0] == pytest.approx(0.2, abs=0.01)
-    times = np.array([0.0, 1.234, 19.9])
-    assert tempos.seconds(tempos.position(times)) == pytest.approx(times)
-
-
-def test_tempo_map_follows_a_tempo_change():
-    beats = np.concatenate([0.5 * np.arange(20), 9.5 + 0.625 * np.arange(1, 21)])  # 120 BPM, then 96
-    tempos = T.tempo_map(beats, 0.0)
-    assert [round(60 / p) for p in tempos.period] == [120, 96]
-    assert tempos.position([9.5 + 0.625 * 10])[0] == pytest.approx(29, abs=0.05)
-
-
-def test_choose_grid_finds_triplets_and_sixteenths():
-    tempos = T.TempoMap(np.array([0]), np.array([0.0]), np.array([0.5]))
-    sixteenths = np.arange(64) * 0.125 + np.random.default_rng(0).normal(0, 0.004, 64)
-    assert T.choose_grid(sixteenths, tempos) == 4
-    triplets = np.arange(48) * 0.5 / 3
-    assert T.choose_grid(triplets, tempos) in (6, 12)
 
 
 def test_options_are_checked():
