@@ -477,5 +477,6 @@ def train_stages(dataset: str | Path, out: str | Path, plan: list[tuple[str, Tra
         source = str(folder / "best")
     if int(os.environ.get("RANK", "0")) == 0:
         write_json(out / "recipe.json", {"stages": done})
-    return {**done[-1], "stages": [{k: d[k] for k in ("stage", "steps", "tokens", "seconds", "best_val_loss")}
-                                   for d in done]}
+    last = {k: v for k, v in done[-1].items() if k not in ("stage", "folder", "config")}  # train()'s summary
+    return {**last, "stages": [{k: d[k] for k in ("stage", "steps", "tokens", "seconds", "best_val_loss")}
+                               for d in done]}
