@@ -33,4 +33,3 @@ class MissingAudioExtra(TunesmithError):
         self.missing = missing
         super().__init__(f"transcribing audio needs the audio extra, which is not installed "
                          f"(missing module {missing}): {INSTALL_HINT}")
-

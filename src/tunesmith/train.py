@@ -458,6 +458,7 @@ def train_stages(dataset: str | Path, out: str | Path, plan: list[tuple[str, Tra
     out = Path(out)
     if len(plan) == 1:
         return train(dataset, out, plan[0][1], resume=resume, progress=progress)
+    main = int(os.environ.get("RANK", "0")) == 0  # under torchrun, one process writes and prints
     done: list[dict] = []
     source = plan[0][1].init_from
     for i, (name, cfg) in enumerate(plan):
@@ -467,15 +468,15 @@ def train_stages(dataset: str | Path, out: str | Path, plan: list[tuple[str, Tra
         if resume and finished.is_file():
             summary = json.loads(finished.read_text())
         else:
-            if int(os.environ.get("RANK", "0")) == 0:
+            if main:
                 print(f"stage {i + 1} of {len(plan)}: {name}" + (f", from {source}" if source else ", from scratch"))
             going = resume and (folder / "last" / "state" / "trainer.json").is_file()
             summary = train(dataset, folder, cfg, resume=going, progress=progress)
-            if int(os.environ.get("RANK", "0")) == 0:
+            if main:
                 write_json(finished, {"stage": name, **summary})
         done.append({"stage": name, "folder": str(folder), "config": asdict(cfg), **summary})
         source = str(folder / "best")
-    if int(os.environ.get("RANK", "0")) == 0:
+    if main:
         write_json(out / "recipe.json", {"stages": done})
     last = {k: v for k, v in done[-1].items() if k not in ("stage", "folder", "config")}  # train()'s summary
     return {**last, "stages": [{k: d[k] for k in ("stage", "steps", "tokens", "seconds", "best_val_loss")}
