@@ -33,6 +33,7 @@ STYLES = {  # folder -> the sentence that asks for the style, and the label it s
     "beethoven": ("a piano sonata movement in the style of Beethoven", {"composer": "beethoven"}),
     "mozart": ("a piano piece in the style of Mozart", {"composer": "mozart"}),
     "schubert": ("a piano piece in the style of Schubert", {"composer": "schubert"}),
+    "chopin": ("compose a piano piece in the style of Chopin", {"composer": "chopin"}),  # the composer alone
 }
 DEFAULT_STYLES = ["bach", "palestrina", "oneills1850", "essenFolksong", "pianomidi", "pop909"]
 
@@ -43,6 +44,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default="runs/style-samples")
     ap.add_argument("--per-style", type=int, default=10)
     ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0, help="sample k of each style is drawn with seed + k")
     ap.add_argument("--style-guidance", type=float, default=1.0, help="classifier-free guidance towards the style")
     ap.add_argument("--no-typical", action="store_true", help="leave unasked meter / tempo to the model")
     ap.add_argument("--styles", default=",".join(DEFAULT_STYLES), help=f"comma-separated, from: {', '.join(STYLES)}")
@@ -59,6 +61,7 @@ def main(argv=None) -> None:
         text, label = STYLES[name]
         reading = understand(text, tok.controls, tok.meters, bars=args.bars, **label)
         opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=args.per_style,
+                                 seed=args.seed,
                                  style_guidance=args.style_guidance, typical=not args.no_typical)
         for k, gen in enumerate(model.generate(opts)):
             save_generation(gen, out / name, f"{name}-{k:02d}", audio=False, picture=k == 0,
