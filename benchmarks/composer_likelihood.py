@@ -67,17 +67,20 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     data = Dataset(args.data)
-    pick = [p for split in ("validation", "test") for p in data.pieces(split)
-            if p.meta.get("collection") == "pianomidi" and p.meta.get("composer") in COMPOSERS]
-    train = [p for p in data.pieces("train") if p.meta.get("collection") == "pianomidi" and p.meta.get("composer") in COMPOSERS]
-    sets = {"held-out": pick, "training": random.Random(args.seed).sample(train, min(args.train_sample, len(train)))}
+    def piano(splits):  # the splits' piano-midi.de pieces by a candidate composer
+        return [p for split in splits for p in data.pieces(split)
+                if p.meta.get("collection") == "pianomidi" and p.meta.get("composer") in COMPOSERS]
+
+    train = piano(["train"])
+    sets = {"held-out": piano(["validation", "test"]),
+            "training": random.Random(args.seed).sample(train, min(args.train_sample, len(train)))}
     n = len(COMPOSERS)
     print(f"{n} candidate composers: chance {1 / n:.0%} true first, mean rank {(n + 1) / 2:.1f}\n")
     print("| model | pieces | true first | mean rank | gain vs none (mnat/token) | gain vs wrong (mnat/token) |")
     print("|---|---|---:|---:|---:|---:|")
     first = {}
     for name in args.models:
-        model = load(None if name == "default" else name)
+        model = load(name)  # "default" names the bundled model
         for which, pieces in sets.items():
             r = score(model, pieces, args.tokens, args.seed)
             ratio = f" ({r['vs_wrong'] / first[which]:.2f}x)" if which in first and first[which] else ""

@@ -28,6 +28,8 @@ _EXPORTS = {
     "build_dataset": "tunesmith.data.build",
     "Dataset": "tunesmith.data.dataset",
     "train": "tunesmith.train",
+    "recipe_stages": "tunesmith.train",
+    "train_stages": "tunesmith.train",
     "TrainConfig": "tunesmith.train",
     "ModelConfig": "tunesmith.model",
     "TranscribeOptions": "tunesmith.transcribe",

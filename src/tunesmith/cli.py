@@ -21,20 +21,18 @@ def cmd_data_build(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from tunesmith.train import fit_recipe_weights, parse_weight, recipe_stages, train_stages
+    from tunesmith.train import parse_weight, recipe_stages, train_stages
 
     dataset = args.data or args.dataset
     if not dataset or (args.data and args.dataset and args.data != args.dataset):
         raise TunesmithError("give the dataset folder once: `tunesmith train DATASET` or `--data DATASET`")
     plan = recipe_stages(
-        args.preset, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes,
+        args.preset, resume=args.resume, dataset=dataset, max_steps=args.max_steps, max_minutes=args.max_minutes,
         batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps,
         eval_every=args.eval_every, seed=args.seed, precision=args.precision, max_len=args.max_len, dropout=args.dropout,
         init_from=args.init_from, window_key=False if args.piece_key else None,
         weights=dict(parse_weight(w) for w in args.weight) if args.weight else None)
     plan = [(name, replace(cfg, warmup_steps=min(cfg.warmup_steps, max(1, cfg.max_steps // 10)))) for name, cfg in plan]
-    if not args.weight:  # the recipe's own weights fit themselves to this data; weights given must match
-        plan = fit_recipe_weights(plan, dataset)
     summary = train_stages(dataset, args.out, plan, resume=args.resume)
     print(json.dumps(summary, indent=2))
 

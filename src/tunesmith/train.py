@@ -84,10 +84,12 @@ RECIPES: dict[str, list[tuple[str, dict]]] = {
 }
 
 
-def recipe_stages(name: str, resume: bool = False, **overrides) -> list[tuple[str, TrainConfig]]:
+def recipe_stages(name: str, resume: bool = False, dataset: str | Path | None = None,
+                  **overrides) -> list[tuple[str, TrainConfig]]:
     """The (stage name, TrainConfig) list of a recipe or model size `name`, `overrides` (None values
     ignored) on top of every stage's. --init-from applies to the first stage; later ones start from the
-    stage before."""
+    stage before. Given the `dataset` and no weights of one's own, the recipe's weights are fitted to it
+    (fit_recipe_weights); weights given must match, as always."""
     from tunesmith.model import PRESETS
 
     if name not in RECIPES and name not in PRESETS:
@@ -98,7 +100,7 @@ def recipe_stages(name: str, resume: bool = False, **overrides) -> list[tuple[st
     if name == "finetune" and not plan[0][1].init_from and not resume:  # a resumed run continues its own weights
         raise TunesmithError("the finetune recipe starts from a trained model: add --init-from MODEL "
                              "('default' = the bundled model)")
-    return plan
+    return fit_recipe_weights(plan, dataset) if dataset is not None and "weights" not in given else plan
 
 
 def fit_recipe_weights(plan: list[tuple[str, TrainConfig]], dataset: str | Path) -> list[tuple[str, TrainConfig]]:
