@@ -2,8 +2,10 @@
 
 import symusic
 
-from tunesmith.adherence import (adherence_report, all_pass, failures, instruments_hold, key_match, measure_bars,
-                                 measure_key, measure_meters, measure_programs, out_of_key_share, relative_key)
+from conftest import corpus_score
+from tunesmith.adherence import (adherence_report, all_pass, failures, instruments_hold, key_match, longest_stuck_run,
+                                 measure_bars, measure_key, measure_meters, measure_programs, out_of_key_share,
+                                 relative_key)
 from tunesmith.tokenizer import Controls
 
 
@@ -56,3 +58,40 @@ def test_bars_follow_time_signature_changes():
     s.tracks.append(t)
     assert measure_bars(s) == 5
 
+
+
+def _with_a_loop(score: symusic.Score, bars: int, pitches=(74, 73)) -> symusic.Score:
+    """`score` with `bars` bars of sixteenths on `pitches` appended (a sampler's loop), in its meter."""
+    out = score.copy()
+    tpq, start = out.ticks_per_quarter, measure_bars(out) * 4 * out.ticks_per_quarter  # 4/4
+    track = out.tracks[0]
+    for k in range(bars * 16):
+        track.notes.append(symusic.Note(start + k * tpq // 4, tpq // 4, pitches[k % len(pitches)], 80))
+    return out
+
+
+def test_a_loop_on_two_pitches_is_stuck_and_real_music_is_not(chorale):
+    assert longest_stuck_run(chorale) == 0 and adherence_report(chorale, Controls())["stuck"]["pass"]
+    hammered = _with_a_loop(chorale, 6, pitches=(77,))  # one note hammered for six bars
+    assert longest_stuck_run(hammered) == 6
+    trilled = _with_a_loop(chorale, 4)
+    assert longest_stuck_run(trilled) == 4 and not adherence_report(trilled, Controls())["stuck"]["pass"]
+    assert longest_stuck_run(_with_a_loop(chorale, 3)) == 3  # three bars: a figure, not yet a loop
+    assert adherence_report(_with_a_loop(chorale, 3), Controls())["stuck"]["pass"]
+    # a stray note in the loop does not hide it: the two pitches still make most of its notes
+    stray = _with_a_loop(chorale, 6)
+    stray.tracks[0].notes.append(symusic.Note(stray.tracks[0].notes[-20].time, 120, 78, 80))
+    assert longest_stuck_run(stray) == 6
+    # the bars a MIDI prompt brought are the user's, not the sampler's
+    assert longest_stuck_run(hammered, from_bar=measure_bars(chorale) + 3) == 3
+
+
+def test_held_notes_and_a_real_melody_are_not_stuck(chorale):
+    held = chorale.copy()
+    tpq, start = held.ticks_per_quarter, measure_bars(held) * 4 * held.ticks_per_quarter
+    for k in range(6):  # six bars of one held note: fewer notes a bar than a loop has
+        held.tracks[0].notes.append(symusic.Note(start + k * 4 * tpq, 4 * tpq, 66, 80))
+    assert longest_stuck_run(held) == 0
+    # Schoenberg's op. 19/2 hammers one third throughout, Mozart's K. 545 has its Alberti bass: music, not loops
+    for name in ("schoenberg/opus19/movement2", "mozart/k545/movement1"):
+        assert longest_stuck_run(corpus_score(name)) < 4, name

@@ -160,3 +160,6 @@ def test_the_adherence_lines_say_what_the_mood_was_judged_by():
     mood, key = format_adherence(report).splitlines()
     assert mood.split() == ["mood", "asked", "sad", "measured", "D", "minor,", "66", "BPM", "pass"]
     assert key.endswith(" FAIL")  # a long measured value still leaves a space before the verdict
+    stuck = format_adherence({"stuck": {"measured": 6, "limit": 3, "pass": False}})
+    assert stuck.split() == ["stuck", "6", "bars", "in", "a", "row", "mostly", "on", "2", "pitches", "FAIL", "(at",
+                             "most", "3)"]

@@ -9,13 +9,18 @@ Used on every generation (the report beside each output) and by benchmarks/contr
 from __future__ import annotations
 
 import math
+from collections import Counter
 
+import numpy as np
 import symusic
 
 from tunesmith import ops
 from tunesmith.words import mood_holds
 
 RELATIVE_SHIFT = {"major": -3, "minor": 3}  # semitones from a key's tonic to its relative's
+STUCK_BARS = 4  # a piece is stuck when, for this many bars in a row, two pitches make STUCK_SHARE of its notes,
+STUCK_SHARE = 0.85  # counting only bars of STUCK_MIN_NOTES notes or more (a held note is not a loop)
+STUCK_MIN_NOTES = 4
 
 
 # ---- measurements -------------------------------------------------------------------------------
@@ -72,27 +77,61 @@ def measure_programs(score: symusic.Score) -> list[int]:
     return sorted({-1 if t.is_drum else int(t.program) for t in score.tracks if t.note_num() > 0})
 
 
+def bar_numbers(score: symusic.Score, ticks: np.ndarray) -> np.ndarray:
+    """The bar (from 0) each tick in `ticks` falls in, walking the time signatures (4/4 before the first)."""
+    tpq = score.ticks_per_quarter
+    sigs = sorted(((int(t.time), t.numerator, t.denominator) for t in score.time_signatures), key=lambda x: x[0])
+    if not sigs or sigs[0][0] > 0:
+        sigs.insert(0, (0, 4, 4))
+    ticks = np.asarray(ticks, dtype=np.float64)
+    bars = np.zeros(len(ticks), dtype=np.int64)
+    first = 0  # the bar the current time signature starts on
+    for i, (start, num, den) in enumerate(sigs):
+        bar_ticks = num * tpq * 4 / den
+        stop = sigs[i + 1][0] if i + 1 < len(sigs) else math.inf
+        inside = (ticks >= start) & (ticks < stop)
+        bars[inside] = first + np.floor((ticks[inside] - start) / bar_ticks + 1e-9).astype(np.int64)
+        if stop < math.inf:
+            first += round((stop - start) / bar_ticks)
+    return bars
+
+
 def measure_bars(score: symusic.Score) -> int:
     """Bars from time 0 through the bar of the last note onset, walking the time signatures
     (a last note held over the final bar line does not add a bar)."""
     if score.note_num() == 0:
         return 0
-    end = max(n.time for t in score.tracks for n in t.notes) + 1
-    tpq = score.ticks_per_quarter
-    sigs = sorted(((int(t.time), t.numerator, t.denominator) for t in score.time_signatures), key=lambda x: x[0])
-    if not sigs or sigs[0][0] > 0:
-        sigs.insert(0, (0, 4, 4))
-    bars, t = 0, 0
-    for i, (start, num, den) in enumerate(sigs):
-        bar_ticks = num * tpq * 4 / den
-        stop = sigs[i + 1][0] if i + 1 < len(sigs) else None
-        if stop is not None and stop <= end:
-            bars += round((stop - start) / bar_ticks)
-            t = stop
-            continue
-        bars += math.ceil((end - start) / bar_ticks - 1e-6)
-        break
-    return bars
+    last = max(n.time for t in score.tracks for n in t.notes)
+    return int(bar_numbers(score, np.array([last]))[0]) + 1
+
+
+def longest_stuck_run(score: symusic.Score, from_bar: int = 0) -> int:
+    """The most bars in a row, from bar `from_bar` on, that each sound at least STUCK_MIN_NOTES notes and
+    whose two most played pitches make at least STUCK_SHARE of their notes: a sampler caught in a loop
+    (one note hammered for six bars, two notes trilled for ten). Real music seldom does it for STUCK_BARS
+    bars even over whole pieces: 0 of 678 reels, 0 of 600 Irish tunes, 0 of 400 chorales and motets,
+    0 of 300 pop songs, 10 of 1,500 German folk songs, 2 of 261 classical piano pieces."""
+    pitches, onsets = [], []
+    for t in score.tracks:
+        if not t.is_drum and t.note_num():
+            a = t.notes.numpy()
+            pitches.append(a["pitch"])
+            onsets.append(a["time"])
+    if not pitches:
+        return 0
+    pitch = np.concatenate(pitches)
+    bar = bar_numbers(score, np.concatenate(onsets))
+    per_bar = [Counter(pitch[bar == b].tolist()) for b in range(from_bar, int(bar.max()) + 1)]
+    longest = 0
+    for i in range(len(per_bar)):
+        heard: Counter = Counter()
+        for j in range(i, len(per_bar)):
+            heard += per_bar[j]
+            top_two = sum(n for _, n in heard.most_common(2))
+            if per_bar[j].total() < STUCK_MIN_NOTES or top_two < STUCK_SHARE * heard.total():
+                break
+            longest = max(longest, j - i + 1)
+    return longest
 
 
 def measure_seconds(score: symusic.Score) -> float:
@@ -152,6 +191,10 @@ def adherence_report(score: symusic.Score, controls, bars: int | None = None, mo
         tempo = tempos[0] if tempos else None
         report["mood"] = {"requested": mood, "measured": {"key": key, "tempo": tempo},
                           "pass": mood_holds(mood, key, tempo), "rule": "mode and tempo (tunesmith.words.mood_holds)"}
+    stuck = longest_stuck_run(score, prompt_bars)
+    report["stuck"] = {"measured": stuck, "limit": STUCK_BARS - 1, "pass": stuck < STUCK_BARS,
+                       "rule": f"the most bars in a row whose two most played pitches make {STUCK_SHARE:.0%} of "
+                               "their notes (adherence.longest_stuck_run)"}
     report["valid_midi"] = {"notes": int(score.note_num()), "pass": score.note_num() > 0}
     return report
 

@@ -86,6 +86,10 @@ def format_adherence(report: dict) -> str:
         if name == "valid_midi":
             lines.append(f"  {'midi':<12}{row['notes']} notes{'':<20}{'pass' if row['pass'] else 'FAIL'}")
             continue
+        if name == "stuck":  # not a control: a check that the sampler did not loop
+            run = f"{row['measured']} bar{'' if row['measured'] == 1 else 's'} in a row mostly on 2 pitches"
+            lines.append(f"  {'stuck':<12}{run:<45} {'pass' if row['pass'] else 'FAIL'} (at most {row['limit']})")
+            continue
         measured = row.get("measured")
         if isinstance(measured, dict):  # the mood: the key and tempo it was judged by
             measured = ", ".join(f"{v:g} BPM" if k == "tempo" and isinstance(v, (int, float)) else str(v)
@@ -188,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bars", type=int, default=None, help="bars to generate (default: the prompt's, else 16; 0 = let the model decide)")
     g.add_argument("--seconds", type=float, default=None, help="length in seconds (turned into bars with the tempo)")
     g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
-    g.add_argument("--candidates", type=int, default=4, help="pieces tried until key and mood measure as asked")
+    g.add_argument("--candidates", type=int, default=4,
+                   help="pieces tried until key and mood measure as asked and the piece is not stuck in a loop")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose a candidate into the asked key")
     g.add_argument("--no-typical", action="store_true",
                    help="leave a meter / tempo not asked to the model (default: one of the asked style's training "

@@ -37,7 +37,7 @@ def run_demo(out: Path, minutes: float = 7.0, preset: str = "mini", limit: int |
                                                instruments=(52,)), bars=16, temperature=0.9, seed=0)
     gen = model.generate(opts)[0]
     paths = save_generation(gen, gen_dir, "chorale")
-    print(f"done in {(time.time() - t0) / 60:.1f} min: {gen.score.note_num()} notes; controls: "
+    print(f"done in {(time.time() - t0) / 60:.1f} min: {gen.score.note_num()} notes; checks: "
           + ", ".join(f"{k} {'ok' if v['pass'] else 'FAILED'}" for k, v in gen.report.items()))
     for kind, path in paths.items():
         print(f"  {kind:5} {path}")

@@ -12,7 +12,7 @@ import symusic
 import torch
 
 from tunesmith import ops
-from tunesmith.adherence import adherence_report, all_pass, instruments_hold, measure_programs
+from tunesmith.adherence import adherence_report, instruments_hold, measure_programs
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from tunesmith.prompt import Reading
 
 
+REDRAWN = ("key", "mood", "mode", "stuck")  # the checks a failing candidate is drawn again for (the others are
+#                                             enforced while decoding)
 TOKENS_PER_BAR = 600  # token budget per requested bar: dense piano bars reach ~300 tokens; the budget only
 #                       stops a runaway, and a piece cut short by it fails its `bars` check rather than hiding it
 
@@ -47,7 +49,8 @@ class GenerationOptions:
     text: str | None = None  # the prompt sentence; its embedding conditions models that read text
     mood: str | None = None  # happy / sad / calm / energetic: checked on the output through mode and tempo
     mode: str | None = None  # "major" / "minor" asked without a tonic (checked, not forced)
-    candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked; the best is kept
+    candidates: int = 4  # pieces tried per sample until the key (and mood) measure as asked and the piece is not
+    #                      stuck in a loop (adherence.longest_stuck_run); the best is kept
     fix_key: bool = True  # move a candidate into the asked key when only its tonic is off (reported)
     key_bias: float = 1.0  # strength of the pull of pitch choices towards the asked tonic and mode, on every
     #                        candidate after the first (which has only the conditioning and a move onto the
@@ -106,8 +109,9 @@ class Model:
         """Generate `opts.num_samples` pieces; every one decodes to MIDI or a TunesmithError is raised.
 
         Meter, tempo, instruments and bars are enforced while decoding (tunesmith.constraints). The key
-        and mood are steered by conditioning, then measured (music21): up to `opts.candidates` pieces are
-        tried per sample and the first that passes (else the best) is kept; with `fix_key` a candidate in
+        and mood are steered by conditioning, then measured (music21), and every piece is checked for a
+        sampler's loop (adherence.longest_stuck_run): up to `opts.candidates` pieces are tried per sample
+        and the first that passes these checks (else the best) is kept; with `fix_key` a candidate in
         the right mode but on another tonic is transposed into the asked key (its report says so) rather
         than drawn again; the candidates after the first are pulled towards the key (`opts.key_bias`).
         """
@@ -121,8 +125,7 @@ class Model:
         else:
             sampling.update(do_sample=True, temperature=opts.temperature, top_k=opts.top_k or None,
                             top_p=opts.top_p if opts.top_p < 1 else None)
-        soft = bool(opts.controls.key or opts.mood or opts.mode)
-        tries = max(1, opts.candidates) if soft and not deterministic else 1
+        tries = 1 if deterministic else max(1, opts.candidates)  # another draw only for a piece that fails a check
         results, prepared = [], {}  # prompts by controls: samples that draw the same ones share it
         for k in range(opts.num_samples):
             asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
@@ -152,7 +155,7 @@ class Model:
                 sampling: dict, text_embeds: torch.Tensor | None, prepared: dict,
                 written: tuple[int, ...] | None, salt: int = 0) -> Generation:
         """Sample k: up to `tries` candidates, each moved into the asked key when `fix_key` allows, the first
-        whose key / mood pass (else the best) kept; written for `written` and voiced for the asked instruments.
+        that passes the REDRAWN checks (else the one passing most) kept; written for `written` and voiced for the asked instruments.
         `salt` > 0 draws other candidates from the same seed (a retry)."""
         sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
         if sample.controls not in prepared:
@@ -167,10 +170,10 @@ class Model:
             tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
             if asked.fix_key and asked.controls.key and not gen.report["key"]["pass"]:
                 gen = self._into_key(gen, len(prompt)) or gen  # right mode, other tonic: moved, not redrawn
-            score = sum(gen.report[name]["pass"] for name in ("key", "mood", "mode") if name in gen.report)
-            if score > best_score:
-                best, best_score = gen, score
-            if all_pass(gen.report):
+            checks = [gen.report[name]["pass"] for name in REDRAWN if name in gen.report]
+            if sum(checks) > best_score:
+                best, best_score = gen, sum(checks)
+            if all(checks):
                 break
         best.candidates = c + 1
         if "key" in best.report:
