@@ -99,3 +99,6 @@ def test_validity():
     assert "off the" in check_validity(Sample("jitter", jitter)).problem
     summary = validity_summary([good, empty])
     assert summary["valid"] == 0.5 and summary["decodes"] == 1.0 and summary["problems"] == ["no pitched notes"]
+    looped = check_validity(Sample("loop", make_score([60, 62, 64, 65] + [74, 73] * 40, step=0.25)))
+    assert looped.valid and looped.stuck_bars == 5 and good.stuck_bars == 0  # valid music, but a sampler's loop
+    assert validity_summary([good, looped, empty])["stuck"] == pytest.approx(1 / 3)

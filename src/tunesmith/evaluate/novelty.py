@@ -26,6 +26,7 @@ from typing import Iterable
 import numpy as np
 import symusic
 
+from tunesmith.adherence import STUCK_BARS, longest_stuck_run
 from tunesmith.constraints import POSITIONS_PER_BEAT
 from tunesmith.errors import BadInputError
 from tunesmith.evaluate.features import Sample, bar_quarters, note_arrays
@@ -245,6 +246,7 @@ class Validity:
     non_empty: bool = False
     bars_ok: bool = False
     problem: str | None = None  # the first thing wrong, when any
+    stuck_bars: int = 0  # the longest run of bars stuck in a loop (adherence.longest_stuck_run): music, but a flaw
 
     @property
     def valid(self) -> bool:
@@ -295,7 +297,7 @@ def check_validity(sample: Sample) -> Validity:
     if not len(note_arrays(sample.score).onset):
         return Validity(True, False, False, "no pitched notes")
     problem = bar_problem(sample.score)
-    return Validity(True, True, problem is None, problem)
+    return Validity(True, True, problem is None, problem, longest_stuck_run(sample.score))
 
 
 def validity_summary(checks: list[Validity]) -> dict:
@@ -306,5 +308,6 @@ def validity_summary(checks: list[Validity]) -> dict:
         "non_empty": sum(c.non_empty for c in checks) / n,
         "bars_ok": sum(c.bars_ok for c in checks) / n,
         "valid": sum(c.valid for c in checks) / n,
+        "stuck": sum(c.stuck_bars >= STUCK_BARS for c in checks) / n,  # a share of the pieces, like the others
         "problems": sorted({c.problem for c in checks if c.problem}),
     }
