@@ -91,3 +91,45 @@ def test_one_four_is_never_chosen_unasked_but_can_be_asked(random_model):
     after_bar = [tok.bos_id, tok.bar_id]
     assert not free.allowed(after_bar)[one_four].any() and free.allowed(after_bar).sum() > 1
     assert asked.allowed(after_bar)[one_four].all()
+
+
+def _onsets(score, programs=range(8)):
+    chords = {}
+    for t in score.tracks:
+        if not t.is_drum and t.program in programs:
+            for n in t.notes:
+                chords.setdefault((t.program, n.time), []).append(n.pitch)
+    return list(chords.values())
+
+
+def test_a_piano_strikes_only_what_two_hands_can_play(random_model):
+    """On a keyboard the grammar keeps each onset within two hands of five fingers reaching a tenth: with C2
+    and C4 struck, C6 would need a third hand; a violin is not held to it, and hand_span=None lifts it.
+    An untrained model's pieces for piano and violin hold it at every onset."""
+    from tunesmith.ops import fits_two_hands
+
+    tok = random_model.tokenizer
+
+    def token(kind, value):
+        return next(i for i in tok.ids_of_type(kind) if tok.value_of(i) == str(value))
+
+    def note(program, pitch):
+        return [token("Program", program), token("Pitch", pitch), tok.ids_of_type("Velocity")[8],
+                tok.ids_of_type("Duration")[7]]
+
+    head = [tok.bos_id, tok.bar_id, token("TimeSig", "4/4"), token("Position", 0)]
+    chord = head + note(0, 36) + note(0, 60)
+    piano, free = RemiGrammar(tok, Constraints(), music_start=1), RemiGrammar(tok, Constraints(hand_span=None), 1)
+    allowed = piano.allowed(chord + [token("Program", 0)])
+    assert allowed[token("Pitch", 64)] and allowed[token("Pitch", 48)] and not allowed[token("Pitch", 84)]
+    assert piano.allowed(chord + [token("Program", 40)])[token("Pitch", 84)]  # the violin's own note
+    assert free.allowed(chord + [token("Program", 0)])[token("Pitch", 84)]
+    ten = head + [t for p in (36, 38, 40, 41, 43, 60, 62, 64, 65, 67) for t in note(0, p)]  # ten fingers down
+    after = piano.allowed(ten)
+    assert not after[token("Program", 0)] and after[token("Program", 40)] and free.allowed(ten)[token("Program", 0)]
+
+    controls = Controls(meter="4/4", tempo=100, instruments=(0, 40))
+    for seed in range(3):
+        opts = GenerationOptions(controls=controls, bars=4, seed=seed, temperature=1.3, top_p=1.0)
+        chords = _onsets(random_model.generate(opts)[0].score)
+        assert chords and all(fits_two_hands(c) for c in chords)

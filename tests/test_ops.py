@@ -46,3 +46,21 @@ def test_pitch_class_durations_weighs_each_note_of_a_real_chorale_by_its_length(
     # REMI keeps BWV 66.6's quarter and eighth notes exactly, so the token histogram is the score's own
     assert np.allclose(hist, pitch_class_histogram(chorale), atol=1e-6)
     assert estimate_key_from_histogram(hist) == "F# minor"
+
+
+def test_fits_two_hands_on_real_piano_music():
+    """Every onset of Mozart's K. 545 (first movement) and Schoenberg's op. 19/2 fits two hands; clusters and
+    spreads no pianist can strike do not."""
+    from conftest import corpus_score
+
+    for name in ("mozart/k545/movement1", "schoenberg/opus19/movement2"):
+        score = corpus_score(name)
+        chords = {}
+        for track in score.tracks:
+            for n in track.notes:
+                chords.setdefault(n.time, []).append(n.pitch)
+        assert len(chords) > 40 and all(ops.fits_two_hands(c) for c in chords.values()), name
+    assert ops.fits_two_hands([36, 43, 48, 52, 72, 76, 79, 84])  # a tenth-wide chord in each hand
+    assert not ops.fits_two_hands([36, 60, 84])  # three notes two octaves apart: three hands
+    assert not ops.fits_two_hands(range(60, 71))  # eleven notes: eleven fingers
+    assert ops.fits_two_hands([48, 65, 82], span=17) and not ops.fits_two_hands([48, 65, 82], span=16)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tunesmith import audio_cli
 from tunesmith.errors import TunesmithError
+from tunesmith.ops import HAND_SPAN
 
 
 def cmd_data_build(args) -> None:
@@ -60,6 +61,7 @@ def cmd_generate(args) -> None:
         max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
         mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
         typical=not args.no_typical, key_bias=args.key_bias, style_guidance=args.style_guidance,
+        hand_span=args.hand_span or None,
     )
     gens = model.generate(opts)
     for k, gen in enumerate(gens):
@@ -202,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pull of pitch choices towards the asked tonic and mode, on candidates after the first (0 = off)")
     g.add_argument("--style-guidance", type=float, default=1.0,
                    help="classifier-free guidance towards the asked style (1 = off; 2-3 = stronger style)")
+    g.add_argument("--hand-span", type=int, default=HAND_SPAN,
+                   help="notes a piano strikes together fit two hands of five fingers, each reaching this many "
+                        f"semitones (default {HAND_SPAN}, a tenth; 0 = any chord)")
     g.add_argument("--prompt-midi", help="continue the opening of this MIDI file")
     g.add_argument("--prompt-bars", type=int, default=4)
     g.add_argument("--greedy", action="store_true")

@@ -7,6 +7,7 @@ The grammar of one bar (MidiTok REMI, one token stream for all programs):
 Positions rise within a bar and stay below its length. On top of the grammar, the controls a user
 asked for are enforced: only the requested TimeSig, only the Tempo token nearest the requested BPM
 (and one at the start), only the requested Programs, and exactly the requested number of bars.
+On a keyboard, the notes struck together stay within two hands (ops.fits_two_hands).
 The state is read back from the sequence itself at each step, so the same processor serves
 sampling and beam search (rows may be reordered between steps).
 """
@@ -14,10 +15,13 @@ sampling and beam search (rows may be reordered between steps).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
 import torch
 from transformers import LogitsProcessor
 
+from tunesmith.ops import HAND_SPAN, KEYBOARDS, two_hand_additions
 from tunesmith.tokenizer import DRUMS, Tokenizer
 
 POSITIONS_PER_BEAT = 8  # MidiTok positions per time-signature beat (max beat_res), see REMI_PARAMS
@@ -35,6 +39,8 @@ class Constraints:
     programs: tuple[int, ...] | None = None  # the only programs allowed (-1 = drums)
     bars: int | None = None  # exact number of bars to generate (EOS forced after them, not allowed before)
     max_notes_per_position: int = 16  # polyphony cap: no endless chords from a weak or greedy model
+    hand_span: int | None = HAND_SPAN  # notes struck together on one keyboard (ops.KEYBOARDS) fit two hands
+    #   of five fingers, each reaching this many semitones (ops.fits_two_hands); None = no limit
     unasked_meters_avoided: tuple[str, ...] = ("1/4",)  # never chosen when no meter is asked: in the
     #   training data 1/4 marks beats, not bars (534 of POP909's 909 files), and "16 bars" of it is 4 bars of 4/4
 
@@ -42,7 +48,8 @@ class Constraints:
 class GrammarState:
     """What the grammar needs to know about one sequence, read from its last bar."""
 
-    __slots__ = ("last_type", "last_program", "position", "meter", "bars", "saw_tempo", "pitches_here", "any_note")
+    __slots__ = ("last_type", "last_program", "position", "meter", "bars", "saw_tempo", "pitches_here", "any_note",
+                 "chords")
 
     def __init__(self):
         self.last_type = None
@@ -53,6 +60,7 @@ class GrammarState:
         self.saw_tempo = False
         self.pitches_here: set[int] = set()  # (Pitch/PitchDrum ids) already sounding at the current position
         self.any_note = False
+        self.chords: dict[int, tuple[int, ...]] = {}  # program -> the pitches it strikes at the current position
 
 
 class RemiGrammar(LogitsProcessor):
@@ -72,6 +80,9 @@ class RemiGrammar(LogitsProcessor):
                 self.value[i] = int(tok.value_of(i))
             elif t in ("TimeSig", "Tempo"):
                 self.value[i] = tok.value_of(i)
+        self.pitch_value = {i: int(tok.value_of(i)) for i, t in enumerate(tok.type_of) if t == "Pitch"}
+        self.program_id = {self.value[i]: i for i, t in enumerate(tok.type_of) if t == "Program"}
+        self._playable = lru_cache(maxsize=4096)(self._playable_after)
         self.eos = torch.zeros(v, dtype=torch.bool)
         self.eos[tok.eos_id] = True
         self.pad_id = tok.pad_id
@@ -110,10 +121,15 @@ class RemiGrammar(LogitsProcessor):
         if not music:
             return st
         st.last_type = self.type_of[music[-1]]
+        pending: tuple[int, ...] = ()  # pitches read (backwards) since the last Program token
         for i in reversed(music):
             t = self.type_of[i]
             if t in ("Pitch", "PitchDrum") and st.position < 0:
                 st.pitches_here.add(i)
+                pending += (self.pitch_value[i],) if t == "Pitch" else ()
+            if t == "Program" and st.position < 0:  # the notes read since belong to this program
+                st.chords[self.value[i]] = st.chords.get(self.value[i], ()) + pending
+                pending = ()
             if t == "Program" and st.last_program is None:
                 st.last_program = self.value[i]
             elif t == "Position" and st.position < 0:
@@ -157,6 +173,8 @@ class RemiGrammar(LogitsProcessor):
         if st.last_type == "Program":
             mask = (T["PitchDrum"] if st.last_program == DRUMS else T["Pitch"]).clone()
             mask[list(st.pitches_here)] = False  # no doubled note at one position
+            if self._hands(st.last_program):
+                mask &= self._playable(tuple(sorted(st.chords.get(st.last_program, ()))))
             return mask
         if st.last_type in ("Pitch", "PitchDrum"):
             return T["Velocity"].clone()
@@ -168,9 +186,22 @@ class RemiGrammar(LogitsProcessor):
             mask = T["Position"] | self._bar_or_end(st)
             if len(st.pitches_here) < self.c.max_notes_per_position:
                 mask |= self.program_ok
+                for program, chord in st.chords.items():  # a keyboard whose two hands are full strikes no more
+                    if self._hands(program) and not self._playable(tuple(sorted(chord))).any():
+                        mask[self.program_id[program]] = False
             mask &= ~self._positions_beyond(st)
             return mask if mask.any() else self._bar_or_end(st)
         return T["Bar"].clone()  # anything else (a control token in a prompt): start a bar
+
+    def _hands(self, program: int | None) -> bool:
+        return self.c.hand_span is not None and program in KEYBOARDS
+
+    def _playable_after(self, chord: tuple[int, ...]) -> torch.Tensor:
+        """The Pitch tokens a keyboard can add to `chord` (pitches struck together) and still be played."""
+        mask = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
+        ids, pitches = zip(*self.pitch_value.items())
+        mask[list(ids)] = torch.from_numpy(two_hand_additions(chord, np.array(pitches), self.c.hand_span))
+        return mask
 
     def _bar_or_end(self, st: GrammarState) -> torch.Tensor:
         """A new bar, or the end: with a bar budget, EOS exactly when it is spent."""

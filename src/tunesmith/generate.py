@@ -12,6 +12,7 @@ import symusic
 import torch
 
 from tunesmith import ops
+from tunesmith.ops import HAND_SPAN
 from tunesmith.adherence import adherence_report, instruments_hold, measure_programs
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
@@ -60,6 +61,8 @@ class GenerationOptions:
     #                              sentence): 1 = plain conditioning, > 1 pushes harder (guidance.py)
     typical: bool = True  # a meter or tempo not asked is taken from one of the asked style's training pieces,
     #                       drawn per sample (typical.py); False leaves them to the model
+    hand_span: int | None = HAND_SPAN  # notes a keyboard strikes together fit two hands of five fingers, each
+    #                                    reaching this many semitones (ops.fits_two_hands); None = any chord
 
 
 @dataclass
@@ -282,7 +285,7 @@ class Model:
         controls, music = prompt[:n_controls], list(prompt[n_controls:])
         prompt_bars = sum(1 for i in music if i == tok.bar_id)
         c = opts.controls
-        constraints = Constraints(c.meter, c.tempo, c.instruments, opts.bars)
+        constraints = Constraints(c.meter, c.tempo, c.instruments, opts.bars, hand_span=opts.hand_span)
         generated = 0
         while generated < budget:
             keep = max_len // 2 if len(controls) + len(music) >= max_len else len(music)
