@@ -22,22 +22,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tunesmith.adherence import keyboard_chords
 from tunesmith.generate import GenerationOptions, load, save_generation
-from tunesmith.ops import HAND_SPAN, KEYBOARDS, fits_two_hands
+from tunesmith.ops import HAND_SPAN, fits_two_hands
 from tunesmith.prompt import understand
 
 PROMPTS = ["compose a piano piece in the style of Chopin", "a piano piece in the style of Mozart",
            "a pop song for piano"]
-
-
-def keyboard_onsets(score) -> list[list[int]]:
-    """The pitches each keyboard track strikes together, onset by onset."""
-    chords: dict[tuple[int, int], list[int]] = {}
-    for track in score.tracks:
-        if not track.is_drum and track.program in KEYBOARDS:
-            for note in track.notes:
-                chords.setdefault((track.program, note.time), []).append(note.pitch)
-    return list(chords.values())
 
 
 def run(model, text: str, n: int, seed: int, span: int | None, out: Path | None = None) -> dict:
@@ -51,7 +42,7 @@ def run(model, text: str, n: int, seed: int, span: int | None, out: Path | None 
         if out:
             folder = out / ("any-chord" if span is None else f"span-{span}") / text.replace(" ", "-")[:40]
             save_generation(gen, folder, f"{k:02d}", audio=False, picture=k == 0, prompt=reading.to_dict())
-        chords = keyboard_onsets(gen.score)
+        chords = keyboard_chords(gen.score)
         unplayable += sum(not fits_two_hands(c) for c in chords)
         onsets += len(chords)
         notes += gen.score.note_num()
@@ -109,7 +100,7 @@ def main(argv=None) -> None:
         from tunesmith.evaluate.features import load_set
 
         chords = [c for s in load_set(spec, limit=args.real_limit).samples if s.score is not None
-                  for c in keyboard_onsets(s.score)]
+                  for c in keyboard_chords(s.score)]
         print(f"| real: {spec} | {sum(not fits_two_hands(c) for c in chords)} of {len(chords)} | | | |")
 
 

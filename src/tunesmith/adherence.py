@@ -134,6 +134,17 @@ def longest_stuck_run(score: symusic.Score, from_bar: int = 0) -> int:
     return longest
 
 
+def keyboard_chords(score: symusic.Score) -> list[list[int]]:
+    """The pitches each keyboard track (ops.KEYBOARDS) strikes together, onset by onset: what
+    ops.fits_two_hands judges."""
+    chords: dict[tuple[int, int], list[int]] = {}
+    for track in score.tracks:
+        if not track.is_drum and track.program in ops.KEYBOARDS:
+            for note in track.notes:
+                chords.setdefault((track.program, int(note.time)), []).append(int(note.pitch))
+    return list(chords.values())
+
+
 def measure_seconds(score: symusic.Score) -> float:
     return float(score.to("second").end())
 

@@ -102,3 +102,9 @@ def test_validity():
     looped = check_validity(Sample("loop", make_score([60, 62, 64, 65] + [74, 73] * 40, step=0.25)))
     assert looped.valid and looped.stuck_bars == 5 and good.stuck_bars == 0  # valid music, but a sampler's loop
     assert validity_summary([good, looped, empty])["stuck"] == pytest.approx(1 / 3)
+    smash = make_score([60, 62, 64, 65])
+    for p in (36, 60, 84):  # three notes two octaves apart at once: three hands
+        smash.tracks[0].notes.append(symusic.Note(480 * 4, 480, p, 80))
+    hit = check_validity(Sample("smash", smash))
+    assert (hit.unplayable, hit.keyboard_onsets) == (1, 5) and good.unplayable == 0
+    assert validity_summary([good, hit])["unplayable"] == pytest.approx(1 / (good.keyboard_onsets + 5))

@@ -31,6 +31,7 @@ def test_report_json(report):
     assert h["valid_share"] == r["validity"]["generated"]["valid"] >= 0.75  # a real chorale may rest a whole bar
     assert h["share_copying_4_bars"] == 1.0
     assert h["stuck_share"] == h["reference_stuck_share"] == 0.0  # Bach chorales never loop
+    assert 0 <= h["unplayable_onsets"] == h["reference_unplayable_onsets"] < 0.05  # the same pieces on both sides
     assert "valid samples:" in text and "report.html" in text
 
 

@@ -26,11 +26,12 @@ from typing import Iterable
 import numpy as np
 import symusic
 
-from tunesmith.adherence import STUCK_BARS, longest_stuck_run
+from tunesmith.adherence import STUCK_BARS, keyboard_chords, longest_stuck_run
 from tunesmith.constraints import POSITIONS_PER_BEAT
 from tunesmith.errors import BadInputError
 from tunesmith.evaluate.features import Sample, bar_quarters, note_arrays
 from tunesmith.fileio import atomic_path
+from tunesmith.ops import fits_two_hands
 from tunesmith.tokenizer import Tokenizer
 
 NGRAM = 8  # symbols per indexed n-gram: passages of NGRAM + 1 notes and longer are found
@@ -247,6 +248,8 @@ class Validity:
     bars_ok: bool = False
     problem: str | None = None  # the first thing wrong, when any
     stuck_bars: int = 0  # the longest run of bars stuck in a loop (adherence.longest_stuck_run): music, but a flaw
+    keyboard_onsets: int = 0  # onsets of keyboard tracks...
+    unplayable: int = 0  # ...and those no two hands can strike (ops.fits_two_hands)
 
     @property
     def valid(self) -> bool:
@@ -297,7 +300,9 @@ def check_validity(sample: Sample) -> Validity:
     if not len(note_arrays(sample.score).onset):
         return Validity(True, False, False, "no pitched notes")
     problem = bar_problem(sample.score)
-    return Validity(True, True, problem is None, problem, longest_stuck_run(sample.score))
+    chords = keyboard_chords(sample.score)
+    return Validity(True, True, problem is None, problem, longest_stuck_run(sample.score), len(chords),
+                    sum(not fits_two_hands(c) for c in chords))
 
 
 def validity_summary(checks: list[Validity]) -> dict:
@@ -309,5 +314,6 @@ def validity_summary(checks: list[Validity]) -> dict:
         "bars_ok": sum(c.bars_ok for c in checks) / n,
         "valid": sum(c.valid for c in checks) / n,
         "stuck": sum(c.stuck_bars >= STUCK_BARS for c in checks) / n,  # a share of the pieces, like the others
+        "unplayable": sum(c.unplayable for c in checks) / max(1, sum(c.keyboard_onsets for c in checks)),  # of onsets
         "problems": sorted({c.problem for c in checks if c.problem}),
     }

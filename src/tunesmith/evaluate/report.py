@@ -83,6 +83,8 @@ def headline(report: dict, rows: list, ceiling: list) -> dict:
         "valid_share": report["validity"]["generated"]["valid"],
         "stuck_share": report["validity"]["generated"]["stuck"],
         "reference_stuck_share": report["validity"]["reference"]["stuck"],
+        "unplayable_onsets": report["validity"]["generated"]["unplayable"],
+        "reference_unplayable_onsets": report["validity"]["reference"]["unplayable"],
         "mean_overlap_area": compare.mean_of(rows, "oa"),
         "mean_overlap_area_real_vs_real": compare.mean_of(ceiling, "oa"),
         "median_kl": compare.median_of(rows, "kl"),
@@ -108,7 +110,8 @@ def format_headline(report: dict) -> str:
     lines = [f"generated: {report['generated']['set']} ({report['generated']['pieces']} pieces)  |  "
              f"reference: {report['reference']['set']} ({report['reference']['pieces']} pieces)",
              f"valid samples: {h['valid_share']:.0%}; stuck in a loop: {h['stuck_share']:.0%} "
-             f"(reference pieces {h['reference_stuck_share']:.0%})",
+             f"(reference pieces {h['reference_stuck_share']:.0%}); keyboard onsets no two hands can play: "
+             f"{h['unplayable_onsets']:.1%} (reference {h['reference_unplayable_onsets']:.1%})",
              f"Yang & Lerch mean overlap area {h['mean_overlap_area']:.3f} "
              f"(real vs real {_or_na(h['mean_overlap_area_real_vs_real'])}), "
              f"median KL {h['median_kl']:.3f} (real vs real {_or_na(h['median_kl_real_vs_real'])})"]
@@ -262,7 +265,9 @@ def _feature_rows(report: dict) -> list[list]:
 
 def _headline_rows(report: dict) -> list[list]:
     names = {"valid_share": "valid samples (share)", "stuck_share": "samples stuck in a loop (≥ 4 bars on 2 pitches)",
-             "reference_stuck_share": "… reference pieces", "mean_overlap_area": "mean overlap area (Yang & Lerch)",
+             "reference_stuck_share": "… reference pieces",
+             "unplayable_onsets": "keyboard onsets no two hands can play (share)",
+             "reference_unplayable_onsets": "… reference pieces", "mean_overlap_area": "mean overlap area (Yang & Lerch)",
              "mean_overlap_area_real_vs_real": "… real vs real (ceiling)", "median_kl": "median KL over features (nats)",
              "median_kl_real_vs_real": "… real vs real (floor)",
              "median_longest_copied_notes": "median longest passage shared with training (notes)",
@@ -271,7 +276,8 @@ def _headline_rows(report: dict) -> list[list]:
              "style_share_as_asked": "samples classified as the style asked for",
              "style_classifier_accuracy": "style classifier held-out accuracy",
              "style_majority_baseline": "… majority-class baseline"}
-    shares = {"valid_share", "stuck_share", "reference_stuck_share", "share_copying_4_bars", "reference_share_copying_4_bars", "style_share_as_asked",
+    shares = {"valid_share", "stuck_share", "reference_stuck_share", "unplayable_onsets", "reference_unplayable_onsets",
+              "share_copying_4_bars", "reference_share_copying_4_bars", "style_share_as_asked",
               "style_classifier_accuracy", "style_majority_baseline"}
     kinds = {k: Share for k in shares} | {"median_longest_copied_notes": Count}
     return [[names.get(k, k), kinds[k](v) if k in kinds and v is not None else v] for k, v in report["headline"].items()]
@@ -334,7 +340,8 @@ def _samples_section(samples: list[Sample], count: int, soundfont: str | None) -
 
 def render_html(report: dict, gen: PieceSet, gen_feats: list, ref_feats: list, opts: SamplesOptions) -> str:
     val = report["validity"]
-    validity_rows = [[k, v["samples"], *(Share(v[c]) for c in ("decodes", "non_empty", "bars_ok", "valid", "stuck")),
+    columns = ("decodes", "non_empty", "bars_ok", "valid", "stuck", "unplayable")
+    validity_rows = [[k, v["samples"], *(Share(v[c]) for c in columns),
                       "; ".join(v["problems"][:3])] for k, v in val.items()]
     body = [
         "<h1>tunesmith evaluation</h1>",
@@ -352,11 +359,13 @@ def render_html(report: dict, gen: PieceSet, gen_feats: list, ref_feats: list, o
                 "OA (generated intra)", "value OA"], _feature_rows(report)),
         f'<img alt="distance densities" src="{distance_densities(gen_feats, ref_feats, opts.seed)}">',
         "<h2>Validity</h2>",
-        _table(["set", "pieces", "decode", "non-empty", "bars well-formed", "valid", "stuck in a loop", "problems"],
-               validity_rows),
+        _table(["set", "pieces", "decode", "non-empty", "bars well-formed", "valid", "stuck in a loop",
+                "unplayable keyboard onsets", "problems"], validity_rows),
         "<p class=note>Well-formed bars: valid time signatures, every onset on a 1/48-quarter grid, no empty bar inside "
         "the piece. Stuck in a loop: for 4 bars in a row, two pitches make 85% of the notes (one note hammered, two "
-        "trilled; tunesmith.adherence.longest_stuck_run), which real music seldom does.</p>",
+        "trilled; tunesmith.adherence.longest_stuck_run), which real music seldom does (a share of the pieces). "
+        "Unplayable keyboard onsets: notes a piano strikes together that no two hands of five fingers reaching a "
+        "tenth can (tunesmith.ops.fits_two_hands; a share of the keyboard onsets).</p>",
         _novelty_section(report), _style_section(report), _samples_section(gen.samples, opts.listen, opts.soundfont),
     ]
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>tunesmith evaluation</title>"
