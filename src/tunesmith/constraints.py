@@ -81,6 +81,8 @@ class RemiGrammar(LogitsProcessor):
             elif t in ("TimeSig", "Tempo"):
                 self.value[i] = tok.value_of(i)
         self.pitch_value = {i: int(tok.value_of(i)) for i, t in enumerate(tok.type_of) if t == "Pitch"}
+        self.pitch_ids = torch.tensor(list(self.pitch_value))  # ... and as arrays, for the hands' masks
+        self.pitch_values = np.array(list(self.pitch_value.values()))
         self.program_id = {self.value[i]: i for i, t in enumerate(tok.type_of) if t == "Program"}
         self._playable = lru_cache(maxsize=4096)(self._playable_after)
         self.eos = torch.zeros(v, dtype=torch.bool)
@@ -199,8 +201,7 @@ class RemiGrammar(LogitsProcessor):
     def _playable_after(self, chord: tuple[int, ...]) -> torch.Tensor:
         """The Pitch tokens a keyboard can add to `chord` (pitches struck together) and still be played."""
         mask = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
-        ids, pitches = zip(*self.pitch_value.items())
-        mask[list(ids)] = torch.from_numpy(two_hand_additions(chord, np.array(pitches), self.c.hand_span))
+        mask[self.pitch_ids] = torch.from_numpy(two_hand_additions(chord, self.pitch_values, self.c.hand_span))
         return mask
 
     def _bar_or_end(self, st: GrammarState) -> torch.Tensor:

@@ -12,7 +12,6 @@ import symusic
 import torch
 
 from tunesmith import ops
-from tunesmith.ops import HAND_SPAN
 from tunesmith.adherence import adherence_report, instruments_hold, measure_programs
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
@@ -20,6 +19,7 @@ from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
 from tunesmith.instruments import CHOIR, DRUMS, native_voicing, voice_by_register
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights, model_folder
+from tunesmith.ops import HAND_SPAN
 from tunesmith.tokenizer import Controls, Tokenizer
 from tunesmith.typical import typical_controls
 
