@@ -42,4 +42,4 @@ python benchmarks/note_placement.py "${placement[@]}" > "$OUT/note-placement.log
 grep -h "bits/note\|^all\|nats/token" "$OUT/nll-validation.log" "$OUT/nll-test.log" "$OUT/ngram.log" | grep -v "it/s" || true
 cat "$OUT/adherence/table.md" "$OUT/adherence-alone/table.md" "$OUT/note-placement.log"
 grep "^|" "$OUT/composer-likelihood.log"
-tail -3 "$OUT/style-table.log"
+tr "\r" "\n" < "$OUT/style-table.log" | grep "^$OUT/ss-" | grep -v "%|"

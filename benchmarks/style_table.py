@@ -12,7 +12,9 @@ For every style folder (one per style, its samples' JSON naming the collection o
 - overlap: Yang & Lerch mean overlap area of the samples with the style's real pieces (its validation
   pieces; for a composer, whose validation pieces are too few, its training pieces), beside the
   real-vs-real ceiling of two halves of those pieces;
-- copies: the share of samples sharing >= 4 bars with a training piece (transposition-invariant).
+- copies: the share of samples sharing >= 4 bars with a training piece (transposition-invariant);
+- per set: samples stuck in a loop (tunesmith.adherence.longest_stuck_run) and keyboard onsets no two hands
+  can play (tunesmith.ops.fits_two_hands), the sampler's flaws that decoding now catches.
 Prints a markdown table, then for every style recognised in under half its samples the labels its
 samples (and its real excerpts) were filed under, and writes it as JSON with --out.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tunesmith.adherence import STUCK_BARS
 from tunesmith.evaluate import compare, novelty, style
 from tunesmith.evaluate.features import load_set, set_features
 from tunesmith.fileio import write_json
@@ -92,10 +95,14 @@ def main(argv=None) -> None:
             samples = load_set(folder).samples
             matches = [novelty.sample_match(index, s.score) for s in samples if s.score is not None]
             copies = novelty.novelty_summary(matches, n=index.n)["share_copying"]
+            checks = [novelty.check_validity(s) for s in samples]  # the sampler's flaws: loops, unplayable chords
+            flaws = {"samples_stuck": sum(c.stuck_bars >= STUCK_BARS for c in checks), "samples": len(samples),
+                     "unplayable": sum(c.unplayable for c in checks),
+                     "keyboard_onsets": sum(c.keyboard_onsets for c in checks)}
             guidance = json.loads(next(folder.glob("*.json")).read_text())["options"].get("style_guidance", 1.0)
             for k, (field, label) in enumerate(asked_labels(folder)):
                 rows.append(style_row(args.data, folder, samples, field, label, classifiers, ceilings, references)
-                            | {"set": str(root), "guidance": guidance, "copies": copies, "primary": k == 0})
+                            | {"set": str(root), "guidance": guidance, "copies": copies, "primary": k == 0} | flaws)
 
     print_table(rows)
     if args.out:
@@ -127,6 +134,10 @@ def print_table(rows: list[dict]) -> None:
         print(f"{name}: {n} styles, recognised {sum(r['recognised'] for r in first)} / {sum(r['asked'] for r in first)}, "
               f"mean overlap {sum(r['overlap'] for r in first) / n:.3f} (mean ceiling "
               f"{sum(r['ceiling'] for r in first) / n:.3f}), copies >= 4 bars {sum(r['copies'] for r in first) / n:.1%}")
+        if all("samples_stuck" in r for r in first):  # rows saved before these counts were kept lack them
+            print(f"{name}: stuck in a loop {sum(r['samples_stuck'] for r in first)} of {sum(r['samples'] for r in first)} "
+                  f"samples; keyboard onsets no two hands can play {sum(r['unplayable'] for r in first)} of "
+                  f"{sum(r['keyboard_onsets'] for r in first)}")
 
 
 if __name__ == "__main__":
