@@ -78,6 +78,8 @@ def test_bad_requests_are_clear_errors(model, tmp_path):
         model.generate(GenerationOptions(controls=Controls(composer="chopin")))
     with pytest.raises(BadInputError, match="no such model folder"):
         tunesmith.load(tmp_path / "nope")
+    with pytest.raises(TunesmithError, match="hand_span -1"):
+        model.generate(GenerationOptions(hand_span=-1))
 
 
 def test_prompt_text_conditions_the_model_and_is_reported(model, tmp_path):

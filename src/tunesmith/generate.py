@@ -118,6 +118,9 @@ class Model:
         the right mode but on another tonic is transposed into the asked key (its report says so) rather
         than drawn again; the candidates after the first are pulled towards the key (`opts.key_bias`).
         """
+        if opts.hand_span is not None and opts.hand_span < 0:
+            raise TunesmithError(f"hand_span {opts.hand_span}: a hand reaches 0 or more semitones "
+                                 "(any chord: --hand-span 0, or hand_span=None)")
         text_embeds = self._text_embeds(opts)
         written = self._written_as(opts.controls)
         budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
