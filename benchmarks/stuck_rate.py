@@ -34,7 +34,7 @@ def run(model, text: str, n: int, seed: int, candidates: int) -> dict:
     t0 = time.time()
     for k in tqdm(range(n), desc=f"{text} ({candidates} cand.)", leave=False):
         gen = model.generate(replace(opts, seed=seed + k))[0]
-        stuck += longest_stuck_run(gen.score) >= STUCK_BARS
+        stuck += not gen.report["stuck"]["pass"]  # the kept piece's own check (adherence.longest_stuck_run)
         drawn += gen.candidates
     return {"stuck": stuck, "drawn": drawn, "seconds": (time.time() - t0) / n}
 
