@@ -87,6 +87,9 @@ def test_mood_sets_tempo_and_mode_only_when_not_given():
     r = read("a sad tune at 100 bpm in C major")
     assert r.controls.tempo == 100 and preferred_mode(r) is None
     assert read("a lively jig").mood == "energetic"
+    r = read("a light piano piece in the style of Mozart")  # light-hearted, not the 40 BPM of a slow movement
+    assert r.mood == "happy" and r.controls.tempo == 116 and "'light'" in r.how["mood"]
+    assert read("a moonlight serenade").mood != "happy" and read("a light-hearted waltz").mood == "happy"
 
 
 def test_style_by_meaning_and_not_by_accident():

@@ -108,8 +108,14 @@ def test_control_vocab_records_each_styles_meters_and_tempos(chorale_dataset, tm
     for meta in metas:
         if meta.get("time_signatures") and meta.get("tempo"):
             assert f"{meta['time_signatures'][0]} {round(meta['tempo'])}" in table
-    Tokenizer(vocab).save(tmp_path)  # the table round-trips through controls.json with the rest of the vocabulary
-    assert Tokenizer.load(tmp_path).controls.meter_tempo == vocab.meter_tempo
+    on = vocab.meter_tempo_on["collection"]  # the same per instrumentation: {"bach|52": {"4/4 100": pieces}, ...}
+    assert {k: sum(t.values()) for k, t in on.items()} == {
+        f"bach|{','.join(map(str, sorted(p)))}": sum(1 for m in metas if m.get("time_signatures") and m.get("tempo")
+                                                     and sorted(m["programs"]) == sorted(p))
+        for p in {tuple(sorted(m["programs"])) for m in metas if m.get("time_signatures") and m.get("tempo")}}
+    Tokenizer(vocab).save(tmp_path)  # the tables round-trip through controls.json with the rest of the vocabulary
+    loaded = Tokenizer.load(tmp_path).controls
+    assert (loaded.meter_tempo, loaded.meter_tempo_on) == (vocab.meter_tempo, vocab.meter_tempo_on)
 
 
 def test_a_vocabulary_table_from_a_later_version_is_skipped_on_load(tmp_path):

@@ -108,6 +108,9 @@ class ControlVocab:
     # the same table for each label's opening meter and tempo ("3/4 120": pieces): what generation draws a
     # meter or tempo not asked from (typical.py)
     meter_tempo: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # the same again per label and instrumentation ({"composer": {"mozart|0": {"4/4 120": pieces}}}): asked
+    # "a piano piece in the style of Mozart", the tempo of one of his piano pieces, not of a quartet's slow movement
+    meter_tempo_on: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metas: Iterable[dict], min_count: int = 1) -> "ControlVocab":
@@ -119,7 +122,8 @@ class ControlVocab:
                     table[meta[name]] = table.get(meta[name], 0) + 1
         labels = {n: sorted(k for k, c in t.items() if c >= min_count) for n, t in counts.items()}
         return cls(labels["collection"], labels["composer"], labels["genre"],
-                   instrumentation=_tally(metas, labels, _programs), meter_tempo=_tally(metas, labels, _meter_tempo))
+                   instrumentation=_tally(metas, labels, _programs), meter_tempo=_tally(metas, labels, _meter_tempo),
+                   meter_tempo_on=_tally(metas, labels, _meter_tempo, on_programs=True))
 
 
 def _programs(meta: dict) -> str:
@@ -133,15 +137,23 @@ def _meter_tempo(meta: dict) -> str:
     return f"{sigs[0]} {round(meta['tempo'])}" if sigs and meta.get("tempo") else ""
 
 
-def _tally(metas: list[dict], labels: dict[str, list[str]], value) -> dict[str, dict[str, dict[str, int]]]:
-    """{family: {label: {value: pieces}}} for the labels kept, counting one per-piece `value(meta)` ("" = none)."""
+def played_on(label: str, programs: Sequence[int]) -> str:
+    """The row of a label's pieces played on exactly `programs` in a per-instrumentation table, "mozart|0"."""
+    return f"{label}|{','.join(str(p) for p in sorted(programs))}"
+
+
+def _tally(metas: list[dict], labels: dict[str, list[str]], value,
+           on_programs: bool = False) -> dict[str, dict[str, dict[str, int]]]:
+    """{family: {label: {value: pieces}}} for the labels kept, counting one per-piece `value(meta)` ("" = none);
+    with `on_programs`, one row per label and instrumentation ("mozart|0", see `played_on`)."""
     table: dict[str, dict[str, dict[str, int]]] = {n: {} for n in labels}
     known = {n: set(ls) for n, ls in labels.items()}
     for meta in metas:
         v = value(meta)
         for name, rows in table.items():
             if v and meta.get(name) in known[name]:
-                row = rows.setdefault(meta[name], {})
+                label = played_on(meta[name], meta.get("programs") or []) if on_programs else meta[name]
+                row = rows.setdefault(label, {})
                 row[v] = row.get(v, 0) + 1
     return table
 

@@ -31,7 +31,8 @@ def tempo_word(bpm: float) -> str:
 # canonical mood -> words that say it. A piece's mood is read from its mode and tempo (mood_of), so
 # a requested mood can be checked on the output with the same rule.
 MOODS: dict[str, tuple[str, ...]] = {
-    "happy": ("happy", "joyful", "cheerful", "bright", "merry", "upbeat", "jolly", "playful"),
+    "happy": ("happy", "joyful", "cheerful", "bright", "merry", "upbeat", "jolly", "playful",
+              "light", "lighthearted", "light-hearted", "carefree", "sunny"),
     "sad": ("sad", "melancholy", "melancholic", "mournful", "sorrowful", "gloomy", "tragic", "dark",
             "somber", "sombre", "wistful", "lament"),
     "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy",
