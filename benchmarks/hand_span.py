@@ -50,18 +50,18 @@ def run(model, text: str, n: int, seed: int, span: int | None, out: Path | None 
     return {"unplayable": unplayable, "onsets": onsets, "notes": notes / n, "tokens_per_s": tokens / (time.time() - t0)}
 
 
-def grammar_ms(model, midi: str, span: int | None, repeats: int = 3) -> float:
-    """Milliseconds per token for the grammar's mask (RemiGrammar.allowed) over a MIDI file's tokens, as
-    generation computes it at every step; the best of `repeats` passes."""
+def grammar_ms(model, midi: str, constraints, repeats: int = 3) -> float:
+    """Milliseconds per token for the grammar's mask (RemiGrammar.allowed, under `constraints`) over a MIDI
+    file's tokens, as generation computes it at every step; the best of `repeats` passes."""
     import symusic
 
-    from tunesmith.constraints import Constraints, RemiGrammar
+    from tunesmith.constraints import RemiGrammar
 
     tok = model.tokenizer
     seq = [tok.bos_id] + tok.encode_music(symusic.Score(midi)).tolist()
     best = float("inf")
     for _ in range(repeats):
-        grammar = RemiGrammar(tok, Constraints(hand_span=span), music_start=1)
+        grammar = RemiGrammar(tok, constraints, music_start=1)
         t0 = time.perf_counter()
         for i in range(1, len(seq)):
             grammar.allowed(seq[:i])
@@ -94,7 +94,10 @@ def main(argv=None) -> None:
               f"({held['tokens_per_s'] / free['tokens_per_s']:.2f}×) |", flush=True)
     if args.replay:
         print(f"\n| grammar mask per token, replaying {args.replay} | any chord | with the rule | ratio |\n|---|---:|---:|---:|")
-        free, held = grammar_ms(model, args.replay, None), grammar_ms(model, args.replay, HAND_SPAN)
+        from tunesmith.constraints import Constraints
+
+        free = grammar_ms(model, args.replay, Constraints(hand_span=None))
+        held = grammar_ms(model, args.replay, Constraints(hand_span=HAND_SPAN))
         print(f"| ms / token | {free:.3f} | {held:.3f} | {held / free:.2f}× |")
     for spec in args.real:
         from tunesmith.evaluate.features import load_set

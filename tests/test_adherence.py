@@ -3,9 +3,9 @@
 import symusic
 
 from conftest import corpus_score
-from tunesmith.adherence import (adherence_report, all_pass, failures, instruments_hold, key_match, longest_stuck_run,
-                                 measure_bars, measure_key, measure_meters, measure_programs, out_of_key_share,
-                                 relative_key)
+from tunesmith.adherence import (adherence_report, all_pass, bar_numbers, bar_start_tick, failures, instruments_hold,
+                                 key_match, longest_stuck_run, measure_bars, measure_key, measure_meters,
+                                 measure_programs, out_of_key_share, relative_key, voices_heard)
 from tunesmith.tokenizer import Controls
 
 
@@ -95,3 +95,30 @@ def test_held_notes_and_a_real_melody_are_not_stuck(chorale):
     # Schoenberg's op. 19/2 hammers one third throughout, Mozart's K. 545 has its Alberti bass: music, not loops
     for name in ("schoenberg/opus19/movement2", "mozart/k545/movement1"):
         assert longest_stuck_run(corpus_score(name)) < 4, name
+
+
+def test_voices_heard_in_real_polyphony(chorale):
+    """A chorale's four voices sound together throughout; Palestrina's five enter and rest in turn; one voice is one."""
+    assert voices_heard(chorale) == {4: 1.0}
+    soprano = chorale.copy()
+    soprano.tracks = soprano.tracks[:1]
+    assert voices_heard(soprano) == {1: 1.0}
+    agnus = voices_heard(corpus_score("palestrina/Agnus_01.krn"))  # five parts
+    assert max(agnus) == 5 and 0.2 < agnus[5] < 0.5 and abs(sum(agnus.values()) - 1) < 1e-9
+    assert adherence_report(chorale, Controls(), voices=4)["voices"]["pass"]
+    for asked in (3, 5):  # a fifth voice never sounds; three is exceeded throughout
+        row = adherence_report(chorale, Controls(), voices=asked)["voices"]
+        assert not row["pass"] and row["measured"] == {"most": 4, "share": 0.0}
+    kyrie = corpus_score("palestrina/Kyrie_00.krn")  # four parts, all four sounding 43% of the time
+    assert adherence_report(kyrie, Controls(), voices=4)["voices"]["pass"]
+
+
+def test_voices_after_a_prompt_count_only_the_new_bars(chorale):
+    start = bar_start_tick(chorale, 3)
+    assert list(bar_numbers(chorale, [start - 1, start])) == [2, 3] and bar_start_tick(chorale, 0) == 0
+    thick = chorale.copy()  # a fifth voice in the first two bars only (the "prompt")
+    thick.tracks.append(symusic.Track(program=52))
+    thick.tracks[-1].notes.append(symusic.Note(0, bar_start_tick(chorale, 2), 40, 80))
+    assert max(voices_heard(thick)) == 5 and voices_heard(thick, bar_start_tick(chorale, 2)) == {4: 1.0}
+    assert adherence_report(thick, Controls(), voices=4, prompt_bars=2)["voices"]["pass"]
+    assert not adherence_report(thick, Controls(), voices=4)["voices"]["pass"]

@@ -125,12 +125,14 @@ def test_demo_quick_trial(tmp_path, capsys):
 def test_generate_from_a_prompt_shows_what_it_understood(tiny_model, tmp_path, capsys):
     out = tmp_path / "gen"
     main(["generate", "a slow, sad chorale in D minor for strings, 4 bars", "--model", str(tiny_model[0]),
-          "--out", str(out), "--no-audio", "--tempo", "60", "--style-guidance", "2"])
+          "--out", str(out), "--no-audio", "--tempo", "60", "--style-guidance", "2", "--voices", "3"])
     printed = capsys.readouterr().out
     assert "understood:" in printed and "D minor" in printed and "set by you" in printed and "'4 bars'" in printed
+    assert "voices      3   <- set by you" in printed and "  voices      asked 3 " in printed
     saved = json.loads((out / "sample.json").read_text())
     assert saved["prompt"]["controls"]["key"] == "D minor" and saved["prompt"]["mood"] == "sad"
     assert saved["controls"]["tempo"] == 60 and saved["controls"]["instruments"] == [40, 41, 42]
+    assert saved["options"]["voices"] == 3 and saved["adherence"]["voices"]["measured"]["most"] <= 3
     assert saved["options"]["style_guidance"] == 2.0  # genre "chorale" and the sentence: guided
     for name in ("meter", "tempo", "instruments", "bars"):
         if name in saved["adherence"]:
@@ -160,6 +162,8 @@ def test_the_adherence_lines_say_what_the_mood_was_judged_by():
     mood, key = format_adherence(report).splitlines()
     assert mood.split() == ["mood", "asked", "sad", "measured", "D", "minor,", "66", "BPM", "pass"]
     assert key.endswith(" FAIL")  # a long measured value still leaves a space before the verdict
+    voices = format_adherence({"voices": {"requested": 4, "measured": {"most": 4, "share": 0.562}, "pass": True}})
+    assert voices.split() == ["voices", "asked", "4", "measured", "4", "at", "most,", "4", "for", "56%", "pass"]
     stuck = format_adherence({"stuck": {"measured": 6, "limit": 3, "pass": False}})
     assert stuck.split() == ["stuck", "6", "bars", "in", "a", "row", "mostly", "on", "2", "pitches", "FAIL", "(at",
                              "most", "3)"]

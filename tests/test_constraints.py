@@ -133,3 +133,39 @@ def test_a_piano_strikes_only_what_two_hands_can_play(random_model):
         opts = GenerationOptions(controls=controls, bars=4, seed=seed, temperature=1.3, top_p=1.0)
         chords = _onsets(random_model.generate(opts)[0].score)
         assert chords and all(fits_two_hands(c) for c in chords)
+
+
+def test_no_more_notes_sound_together_than_the_voices_asked(random_model):
+    """With two voices asked and two whole notes struck on beat 1 of a 4/4 bar, a third note is refused there
+    and on every position they still sound, allowed from the next bar; a held note reaches across the
+    bar line. Without the ask, nothing changes. An untrained model's pieces never exceed the number."""
+    from tunesmith.adherence import voices_heard
+
+    tok = random_model.tokenizer
+
+    def token(kind, value):
+        return next(i for i in tok.ids_of_type(kind) if tok.value_of(i) == str(value))
+
+    def note(pitch, duration):
+        return [token("Program", 52), token("Pitch", pitch), tok.ids_of_type("Velocity")[8], token("Duration", duration)]
+
+    bar = [tok.bar_id, token("TimeSig", "4/4")]
+    two = RemiGrammar(tok, Constraints(voices=2), music_start=1)
+    free = RemiGrammar(tok, Constraints(), music_start=1)
+    whole = [tok.bos_id] + bar + [token("Position", 0)] + note(60, "4.0.4") + note(67, "4.0.4")
+    after = two.allowed(whole)
+    assert not after[token("Program", 52)] and free.allowed(whole)[token("Program", 52)]
+    assert not any(after[token("Position", p)] for p in range(1, 32)) and after[tok.bar_id]
+    assert two.allowed(whole + bar)[token("Position", 0)]  # both have ended at the bar line
+    one_held = [tok.bos_id] + bar + [token("Position", 0)] + note(60, "8.0.4") + note(67, "2.0.8")
+    assert two.allowed(one_held)[token("Position", 16)]  # the G has ended at beat 3: one voice is free
+    # the C held over the bar line and an E from beat 3 to the next bar's beat 3: its first half is full
+    over = two.allowed(one_held + [token("Position", 16)] + note(64, "4.0.4") + bar)
+    assert not over[token("Position", 0)] and not over[token("Position", 8)] and over[token("Position", 16)]
+
+    controls = Controls(meter="3/4", tempo=90, instruments=(52, 0))
+    for seed in range(3):
+        opts = GenerationOptions(controls=controls, bars=4, seed=seed, temperature=1.3, top_p=1.0, voices=2)
+        gen = random_model.generate(opts)[0]
+        heard = voices_heard(gen.score)
+        assert heard and max(heard) <= 2 and gen.report["voices"]["measured"]["most"] == max(heard)

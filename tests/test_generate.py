@@ -80,6 +80,8 @@ def test_bad_requests_are_clear_errors(model, tmp_path):
         tunesmith.load(tmp_path / "nope")
     with pytest.raises(TunesmithError, match="hand_span -1"):
         model.generate(GenerationOptions(hand_span=-1))
+    with pytest.raises(TunesmithError, match="voices 0: ask for 1 to 16"):
+        model.generate(GenerationOptions(voices=0))
 
 
 def test_prompt_text_conditions_the_model_and_is_reported(model, tmp_path):
@@ -246,3 +248,19 @@ def test_bundled_model_redraws_a_reel_stuck_in_a_loop():
     [first] = model.generate(replace(kept.options, candidates=1))
     assert longest_stuck_run(first.score) >= 4 and not first.report["stuck"]["pass"]
     assert kept.candidates == 2 and kept.report["stuck"]["pass"] and longest_stuck_run(kept.score) < 4
+
+
+def test_bundled_model_writes_the_voices_asked():
+    """Asked for three voices, Palestrina's style (four to six voices in training) is held to three at
+    once, all three sounding for part of it; left to the words alone it wrote four to seven."""
+    from dataclasses import replace
+
+    from tunesmith.adherence import VOICES_SHARE, voices_heard
+
+    model = tunesmith.load()
+    reading, [gen] = tunesmith.compose("a motet in the style of Palestrina for three voices", model, seed=2, bars=8)
+    heard = voices_heard(gen.score)
+    assert reading.voices == 3 and gen.options.voices == 3 and gen.report["voices"]["pass"]
+    assert max(heard) == 3 and heard[3] >= VOICES_SHARE
+    [free] = model.generate(replace(gen.options, voices=None, candidates=1))
+    assert max(voices_heard(free.score)) > 3 and "voices" not in free.report

@@ -176,3 +176,17 @@ def test_known_composer_inside_a_style_phrase_and_hyphenated():
     r = read("please write a Bach chorale for brass")
     assert r.controls.composer == "bach" and r.controls.collection == "bach"
     assert read("Chopin-inspired music in B major").controls.composer == "chopin"
+
+
+def test_a_number_of_voices_is_read_from_the_words():
+    assert read("Renaissance polyphony for four voices").voices == 4
+    assert read("a 3-part motet").voices == 3 and read("a motet in five parts").voices == 5
+    r = read("a four-part Bach chorale for choir")
+    assert r.voices == 4 and r.controls.collection == "bach" and "'four-part'" in r.how["voices"]
+    assert read("an SATB hymn").voices == 4 and read("a chorale for two voices").voices == 2
+    for text in ("a string quartet", "a song for voice and piano", "a chorale for choir", "eight bars for voices"):
+        assert read(text).voices is None, text
+    assert read("a chorale for four voices", voices=2).voices == 2 and "set by you" in read("x", voices=2).how["voices"]
+    with pytest.raises(UnservableAsk, match="40 voices"):
+        read("a motet for 40 voices")
+    assert "voices      4   <- 'four voices' in the prompt" in read("a motet for four voices").summary()

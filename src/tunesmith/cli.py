@@ -51,6 +51,7 @@ def cmd_generate(args) -> None:
         default_bars=None if args.bars == 0 else 16,
         composer=args.composer, collection=args.collection, genre=args.genre, key=args.key, meter=args.meter,
         tempo=args.tempo, instruments=parse_instruments(args.instruments) if args.instruments else None,
+        voices=args.voices,
     )
     print("understood:" if args.prompt else "controls:")
     print(reading.summary())
@@ -61,7 +62,7 @@ def cmd_generate(args) -> None:
         max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
         mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
         typical=not args.no_typical, key_bias=args.key_bias, style_guidance=args.style_guidance,
-        hand_span=args.hand_span or None,
+        hand_span=args.hand_span or None, voices=reading.voices,
     )
     gens = model.generate(opts)
     for k, gen in enumerate(gens):
@@ -93,7 +94,9 @@ def format_adherence(report: dict) -> str:
             lines.append(f"  {'stuck':<12}{run:<45} {'pass' if row['pass'] else 'FAIL'} (at most {row['limit']})")
             continue
         measured = row.get("measured")
-        if isinstance(measured, dict):  # the mood: the key and tempo it was judged by
+        if name == "voices":  # the most notes heard together, and how long all the voices asked sound
+            measured = f"{measured['most']} at most, {row['requested']} for {measured['share']:.0%}"
+        elif isinstance(measured, dict):  # the mood: the key and tempo it was judged by
             measured = ", ".join(f"{v:g} BPM" if k == "tempo" and isinstance(v, (int, float)) else str(v)
                                  for k, v in measured.items())
         extra = f" (transposed {row['transposed_by']:+d} from {row['measured_before']})" if "transposed_by" in row else ""
@@ -194,8 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bars", type=int, default=None, help="bars to generate (default: the prompt's, else 16; 0 = let the model decide)")
     g.add_argument("--seconds", type=float, default=None, help="length in seconds (turned into bars with the tempo)")
     g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
+    g.add_argument("--voices", type=int, default=None,
+                   help="never more than this many notes sound together, and all of them for part of the piece "
+                        "(e.g. 4 for a four-part texture; the prompt's 'for four voices' sets it too)")
     g.add_argument("--candidates", type=int, default=4,
-                   help="pieces tried until key and mood measure as asked and the piece is not stuck in a loop")
+                   help="pieces tried until key, mood and voices measure as asked and the piece is not stuck in a loop")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose a candidate into the asked key")
     g.add_argument("--no-typical", action="store_true",
                    help="leave a meter / tempo not asked to the model (default: one of the asked style's training "

@@ -7,7 +7,8 @@ The grammar of one bar (MidiTok REMI, one token stream for all programs):
 Positions rise within a bar and stay below its length. On top of the grammar, the controls a user
 asked for are enforced: only the requested TimeSig, only the Tempo token nearest the requested BPM
 (and one at the start), only the requested Programs, and exactly the requested number of bars.
-On a keyboard, the notes struck together stay within two hands (ops.fits_two_hands).
+On a keyboard, the notes struck together stay within two hands (ops.fits_two_hands). With a number of
+voices asked, no more notes than that ever sound together (held notes included, across bar lines).
 The state is read back from the sequence itself at each step, so the same processor serves
 sampling and beam search (rows may be reordered between steps).
 """
@@ -21,10 +22,11 @@ import numpy as np
 import torch
 from transformers import LogitsProcessor
 
-from tunesmith.ops import HAND_SPAN, KEYBOARDS, two_hand_additions
+from tunesmith.ops import HAND_SPAN, KEYBOARDS, MAX_VOICES, two_hand_additions
 from tunesmith.tokenizer import DRUMS, Tokenizer
 
 POSITIONS_PER_BEAT = 8  # MidiTok positions per time-signature beat (max beat_res), see REMI_PARAMS
+LONGEST_NOTE = 12  # beats: the longest Duration token (REMI_PARAMS beat_res), how far back a held note can reach
 
 
 def bar_positions(meter: str) -> int:
@@ -38,18 +40,25 @@ class Constraints:
     tempo: float | None = None  # BPM; the nearest Tempo token is the only one allowed, and one opens the piece
     programs: tuple[int, ...] | None = None  # the only programs allowed (-1 = drums)
     bars: int | None = None  # exact number of bars to generate (EOS forced after them, not allowed before)
-    max_notes_per_position: int = 16  # polyphony cap: no endless chords from a weak or greedy model
+    max_notes_per_position: int = MAX_VOICES  # polyphony cap: no endless chords from a weak or greedy model
     hand_span: int | None = HAND_SPAN  # notes struck together on one keyboard (ops.KEYBOARDS) fit two hands
     #   of five fingers, each reaching this many semitones (ops.fits_two_hands); None = no limit
+    voices: int | None = None  # at most this many pitched notes sound together, on all instruments (None = any)
     unasked_meters_avoided: tuple[str, ...] = ("1/4",)  # never chosen when no meter is asked: in the
     #   training data 1/4 marks beats, not bars (534 of POP909's 909 files), and "16 bars" of it is 4 bars of 4/4
+
+
+def _beats(duration: str) -> float:
+    """A MidiTok Duration value in beats of the bar's meter: '2.4.8' -> 2.5."""
+    whole, part, res = (int(x) for x in duration.split("."))
+    return whole + part / res
 
 
 class GrammarState:
     """What the grammar needs to know about one sequence, read from its last bar."""
 
     __slots__ = ("last_type", "last_program", "position", "meter", "bars", "saw_tempo", "pitches_here", "any_note",
-                 "chords")
+                 "chords", "held_until")
 
     def __init__(self):
         self.last_type = None
@@ -61,6 +70,9 @@ class GrammarState:
         self.pitches_here: set[int] = set()  # (Pitch/PitchDrum ids) already sounding at the current position
         self.any_note = False
         self.chords: dict[int, tuple[int, ...]] = {}  # program -> the pitches it strikes at the current position
+        # with a number of voices asked: where each pitched note struck so far ends, in 32nds of a quarter from
+        # the current bar's start (None = not tracked)
+        self.held_until: np.ndarray | None = None
 
 
 class RemiGrammar(LogitsProcessor):
@@ -84,6 +96,7 @@ class RemiGrammar(LogitsProcessor):
         self.pitch_ids = torch.tensor(list(self.pitch_value))  # ... and as arrays, for the hands' masks
         self.pitch_values = np.array(list(self.pitch_value.values()))
         self.program_id = {self.value[i]: i for i, t in enumerate(tok.type_of) if t == "Program"}
+        self.beats = {i: _beats(tok.value_of(i)) for i, t in enumerate(tok.type_of) if t == "Duration"}
         self._playable = lru_cache(maxsize=4096)(self._playable_after)
         self.eos = torch.zeros(v, dtype=torch.bool)
         self.eos[tok.eos_id] = True
@@ -142,7 +155,40 @@ class RemiGrammar(LogitsProcessor):
                 break
         st.saw_tempo = any(self.type_of[i] == "Tempo" for i in music)
         st.any_note = st.position >= 0 or any(self.type_of[i] == "Position" for i in music)
+        if self.c.voices:
+            st.held_until = self._held_until(music)
         return st
+
+    def _held_until(self, music: list[int]) -> np.ndarray:
+        """Sorted ends of the pitched notes of the last bars (those that can still sound), in 32nds of a
+        quarter from the start of the current bar. Positions and durations count in the beats of each
+        bar's own meter (its denominator): a 6/8 bar's eighths, a 4/2 bar's halves."""
+        ends: list[float] = []
+        notes: list[tuple[int, float]] = []  # (position, beats) of the notes of the bar being read
+        beats, pending, meter = None, [], "4/4"
+        start, current = 0.0, True  # where the bar being read starts, from the current bar's start
+        for i in reversed(music):
+            t = self.type_of[i]
+            if t == "Duration":
+                beats = self.beats[i]
+            elif t == "Pitch" and beats is not None:  # (the note being written has no duration yet)
+                pending.append(beats)
+            elif t in ("Pitch", "PitchDrum"):
+                beats = None
+            elif t == "Position":
+                notes += [(self.value[i], b) for b in pending]
+                pending = []
+            elif t == "TimeSig":
+                meter = self.value[i]
+            elif t == "Bar":  # the bar read began here; its meter (just read) gives its length
+                num, den = (int(x) for x in meter.split("/"))
+                unit = 128 / den  # 32nds of a quarter in one beat of this bar's meter
+                start -= 0.0 if current else num * unit
+                ends += [start + (pos / POSITIONS_PER_BEAT + b) * unit for pos, b in notes]
+                if start < -LONGEST_NOTE * 128:  # a note struck before this bar has ended (12 whole notes at most)
+                    break
+                notes, current = [], False
+        return np.sort(np.array(ends, dtype=float))
 
     def allowed(self, seq: list[int], st: GrammarState | None = None) -> torch.Tensor:
         """Boolean mask of the tokens allowed next after `seq` (whose state, when already read, is `st`)."""
@@ -162,7 +208,9 @@ class RemiGrammar(LogitsProcessor):
                 mask |= self._bar_or_end(st)
             if last_bar:  # the last bar opens on its first beat: a model that wanted to stop cannot put off
                 mask &= self._first_beat  # its last notes to the bar's final position and pile them up there
-            return mask & ~self._positions_beyond(st)
+            mask &= ~self._positions_beyond(st)
+            held = mask & ~self._voices_held(st)  # (a bar whose every position is held keeps them: the check tells)
+            return held if held.any() else mask
         if st.last_type == "Position":
             if c.tempo and not st.saw_tempo:
                 return self.tempo_ok.clone()  # the requested tempo opens the piece
@@ -185,8 +233,9 @@ class RemiGrammar(LogitsProcessor):
         if st.last_type == "Duration":
             if self._in_last_bar(st) and st.meter and st.position >= bar_positions(st.meter) - 1:
                 return self.eos.clone()  # the piece's very last position: end rather than stack a cluster there
-            mask = T["Position"] | self._bar_or_end(st)
-            if len(st.pitches_here) < self.c.max_notes_per_position:
+            mask = (T["Position"] & ~self._voices_held(st)) | self._bar_or_end(st)
+            if len(st.pitches_here) < self.c.max_notes_per_position and self._sounding(st, [st.position]).max(
+                    initial=0) < (self.c.voices or 10**6):
                 mask |= self.program_ok
                 for program, chord in st.chords.items():  # a keyboard whose two hands are full strikes no more
                     if self._hands(program) and not self._playable(tuple(sorted(chord))).any():
@@ -203,6 +252,22 @@ class RemiGrammar(LogitsProcessor):
         mask = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
         mask[self.pitch_ids] = torch.from_numpy(two_hand_additions(chord, self.pitch_values, self.c.hand_span))
         return mask
+
+    def _sounding(self, st: GrammarState, positions) -> np.ndarray:
+        """How many of the notes struck so far still sound at each of `positions` of the current bar (all of
+        them struck at or before it); zeros when no number of voices is asked."""
+        if st.held_until is None or not st.meter:
+            return np.zeros(len(positions), dtype=int)
+        ticks = np.asarray(positions, dtype=float) * (128 / int(st.meter.split("/")[1])) / POSITIONS_PER_BEAT
+        return len(st.held_until) - np.searchsorted(st.held_until, ticks, side="right")
+
+    def _voices_held(self, st: GrammarState) -> torch.Tensor:
+        """The Position tokens at which the asked number of voices would still be sounding: nothing can start there."""
+        held = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
+        if st.held_until is not None and len(st.held_until):
+            full = self._sounding(st, self.position_values.numpy()) >= self.c.voices
+            held[self.position_ids[torch.from_numpy(full)]] = True
+        return held
 
     def _bar_or_end(self, st: GrammarState) -> torch.Tensor:
         """A new bar, or the end: with a bar budget, EOS exactly when it is spent."""

@@ -19,7 +19,7 @@ from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
 from tunesmith.instruments import CHOIR, DRUMS, native_voicing, voice_by_register
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights, model_folder
-from tunesmith.ops import HAND_SPAN
+from tunesmith.ops import HAND_SPAN, MAX_VOICES
 from tunesmith.tokenizer import Controls, Tokenizer
 from tunesmith.typical import typical_controls
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tunesmith.prompt import Reading
 
 
-REDRAWN = ("key", "mood", "mode", "stuck")  # the checks a failing candidate is drawn again for (the others are
+REDRAWN = ("key", "mood", "mode", "stuck", "voices")  # the checks a failing candidate is drawn again for (the others are
 #                                             enforced while decoding)
 TOKENS_PER_BAR = 600  # token budget per requested bar: dense piano bars reach ~300 tokens; the budget only
 #                       stops a runaway, and a piece cut short by it fails its `bars` check rather than hiding it
@@ -63,6 +63,9 @@ class GenerationOptions:
     #                       drawn per sample (typical.py); False leaves them to the model
     hand_span: int | None = HAND_SPAN  # notes a keyboard strikes together fit two hands of five fingers, each
     #                                    reaching this many semitones (ops.fits_two_hands); None = any chord
+    voices: int | None = None  # "for four voices": never more notes than this sound together (held notes
+    #                            included, on all instruments), and all of them for part of the piece (checked
+    #                            and redrawn); None = any texture
 
 
 @dataclass
@@ -113,7 +116,7 @@ class Model:
 
         Meter, tempo, instruments and bars are enforced while decoding (tunesmith.constraints). The key
         and mood are steered by conditioning, then measured (music21), and every piece is checked for a
-        sampler's loop (adherence.longest_stuck_run): up to `opts.candidates` pieces are tried per sample
+        sampler's loop (adherence.longest_stuck_run) and, with voices asked, for its texture: up to `opts.candidates` pieces are tried per sample
         and the first that passes these checks (else the best) is kept; with `fix_key` a candidate in
         the right mode but on another tonic is transposed into the asked key (its report says so) rather
         than drawn again; the candidates after the first are pulled towards the key (`opts.key_bias`).
@@ -121,6 +124,8 @@ class Model:
         if opts.hand_span is not None and opts.hand_span < 0:
             raise TunesmithError(f"hand_span {opts.hand_span}: a hand reaches 0 or more semitones "
                                  "(any chord: --hand-span 0, or hand_span=None)")
+        if opts.voices is not None and not 1 <= opts.voices <= MAX_VOICES:
+            raise TunesmithError(f"voices {opts.voices}: ask for 1 to {MAX_VOICES} voices (any texture: voices=None)")
         text_embeds = self._text_embeds(opts)
         written = self._written_as(opts.controls)
         budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
@@ -238,7 +243,7 @@ class Model:
                 t.qpm = float(opts.controls.tempo)
         gen = Generation(score, seq, opts, len(seq) - n_prompt, 0.0)
         prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
-        gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode)
+        gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode, opts.voices)
         if written:
             gen.report["instruments"]["written_as"] = list(written)
         if shared:
@@ -288,7 +293,8 @@ class Model:
         controls, music = prompt[:n_controls], list(prompt[n_controls:])
         prompt_bars = sum(1 for i in music if i == tok.bar_id)
         c = opts.controls
-        constraints = Constraints(c.meter, c.tempo, c.instruments, opts.bars, hand_span=opts.hand_span)
+        constraints = Constraints(c.meter, c.tempo, c.instruments, opts.bars, hand_span=opts.hand_span,
+                                  voices=opts.voices)
         generated = 0
         while generated < budget:
             keep = max_len // 2 if len(controls) + len(music) >= max_len else len(music)
@@ -341,7 +347,7 @@ class Model:
 
 def compose(text: str | None = None, model: Model | str | Path | None = None, *, num_samples: int = 1, seed: int = 0,
             style: str | None = None, bars: int | None = None, seconds: float | None = None, mood: str | None = None,
-            **controls) -> tuple["Reading", list[Generation]]:
+            voices: int | None = None, **controls) -> tuple["Reading", list[Generation]]:
     """A sentence (and/or controls) -> (what was understood, the generated pieces with their reports).
 
         reading, [gen] = tunesmith.compose("a slow, sad chorale in D minor for strings, 16 bars")
@@ -351,9 +357,10 @@ def compose(text: str | None = None, model: Model | str | Path | None = None, *,
 
     model = model if isinstance(model, Model) else load(model)
     tok = model.tokenizer
-    reading = understand(text, tok.controls, tok.meters, style=style, bars=bars, seconds=seconds, mood=mood, **controls)
+    reading = understand(text, tok.controls, tok.meters, style=style, bars=bars, seconds=seconds, mood=mood,
+                         voices=voices, **controls)
     opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text or None, mood=reading.mood,
-                             mode=preferred_mode(reading), num_samples=num_samples, seed=seed)
+                             mode=preferred_mode(reading), voices=reading.voices, num_samples=num_samples, seed=seed)
     return reading, model.generate(opts)
 
 

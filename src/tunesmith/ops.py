@@ -101,6 +101,7 @@ def pitch_class_durations(ids: np.ndarray, pitch_of: np.ndarray, beats_of: np.nd
     return np.bincount(pitch_of[ids[at]] % 12, weights=beats_of[ids[at + 2]], minlength=12).astype(np.float64)
 
 
+MAX_VOICES = 16  # the most voices one can ask for: the grammar's cap on notes struck together
 HAND_SPAN = 16  # semitones one hand reaches on a keyboard: a major tenth, which large hands take
 FINGERS = 5
 KEYBOARDS = tuple(range(8))  # GM pianos, electric pianos, harpsichord, clavinet: one player, two hands

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from tunesmith import ops
 from tunesmith.errors import TunesmithError
 from tunesmith.instruments import NAME_TO_PROGRAM, PIANO, usual_instruments
+from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
 from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS,
                              TEMPO_WORDS, composer_phrase)
@@ -55,18 +56,20 @@ class Reading:
     bars: int | None = None  # None: not asked (generation's default applies)
     seconds: float | None = None  # a length asked in time; bars are derived from it and the tempo
     mood: str | None = None  # happy / sad / calm / energetic (checked on the output through mode and tempo)
+    voices: int | None = None  # "for four voices": the notes that sound together (GenerationOptions.voices)
     how: dict[str, str] = field(default_factory=dict)  # control -> how it was found
 
     def to_dict(self) -> dict:
         return {"text": self.text, "controls": self.controls.to_dict(), "bars": self.bars, "seconds": self.seconds,
-                "mood": self.mood, "how": dict(self.how)}
+                "mood": self.mood, "voices": self.voices, "how": dict(self.how)}
 
     def summary(self) -> str:
         """Lines for the terminal: one per understood control."""
         c, rows = self.controls, []
         for name, value in (("composer", c.composer), ("collection", c.collection), ("genre", c.genre),
                             ("key", c.key), ("meter", c.meter), ("tempo", f"{c.tempo:g} BPM" if c.tempo else None),
-                            ("instruments", _instrument_names(c.instruments)), ("mood", self.mood),
+                            ("instruments", _instrument_names(c.instruments)), ("voices", self.voices),
+                            ("mood", self.mood),
                             ("length", f"{self.bars} bars" + (f" (~{self.seconds:g} s)" if self.seconds else "")
                              if self.bars else None)):
             if value is not None:
@@ -95,6 +98,9 @@ _BPM = re.compile(r"(?:\b(?:tempo(?: of)?|at|♩\s*=|quarter\s*=)\s*)?\b(\d{2,3}
                   r"|\btempo(?: of)?\s+(\d{2,3})\b|♩\s*=\s*(\d{2,3})", re.IGNORECASE)
 _BARS = re.compile(r"\b(\d{1,3})[\s-]*(?:bars?|measures?)\b", re.IGNORECASE)
 _SECONDS = re.compile(r"\b(\d{1,4}(?:\.\d+)?)[\s-]*(seconds?|secs?|s|minutes?|mins?)\b(?:\s+long)?", re.IGNORECASE)
+_VOICES = re.compile(r"\b(?:(\d{1,2}|two|three|four|five|six|seven|eight)(?:\s+|-)(?:voices?|parts?|vocal parts)"
+                     r"|(satb))\b", re.IGNORECASE)  # "for four voices", "a 3-part motet", "SATB"
+_VOICE_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "satb": 4}
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
                  "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "a": 1, "an": 1, "half a": 0.5}
 
@@ -125,6 +131,18 @@ def _key(text: str) -> str | None:
         acc = {"sharp": "#", "-sharp": "#", "♯": "#", "flat": "b", "-flat": "b", "♭": "b"}.get(acc, acc)
         return ops.normalize_key(f"{letter.upper()}{acc} {'minor' if mode.startswith('min') else 'major'}")
     return None
+
+
+def _voices(low: str) -> tuple[int | None, str | None]:
+    """The number of voices a prompt asks for ("for four voices", "a 3-part motet", "SATB"), and the words."""
+    m = _VOICES.search(low)
+    if not m:
+        return None, None
+    word = (m.group(1) or m.group(2)).lower()
+    n = _VOICE_NUMBERS.get(word) or int(word)
+    if not 1 <= n <= MAX_VOICES:
+        raise UnservableAsk(f"{n} voices: ask for 1 to {MAX_VOICES}")
+    return n, f"'{m.group(0)}' in the prompt"
 
 
 def _tempo(low: str) -> tuple[float | None, str | None]:
@@ -335,6 +353,9 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     bars, seconds, length_how = _length(low)
     if length_how:
         how["length"] = length_how
+    voices, voices_how = _voices(low)
+    if voices_how:
+        how["voices"] = voices_how
     instruments, instr_how, instr_added = _instruments(low)
     if instr_how:
         how["instruments"] = instr_how
@@ -367,7 +388,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
         own = usual_instruments(controls, vocab.instrumentation) or (PIANO,)
         controls = replace(controls, instruments=tuple(sorted(set(own) | set(instruments))))
         how["instruments"] += f", added to {_instrument_names(own)}"
-    reading = Reading(text=text, controls=controls, bars=bars, seconds=seconds, mood=mood, how=how)
+    reading = Reading(text=text, controls=controls, bars=bars, seconds=seconds, mood=mood, voices=voices, how=how)
     return reading
 
 
@@ -418,7 +439,7 @@ OVERRIDABLE = ("collection", "composer", "genre", "key", "meter", "tempo", "inst
 
 def understand(text: str | None, vocab: ControlVocab, meters: list[str], style: str | None = None,
                bars: int | None = None, seconds: float | None = None, mood: str | None = None,
-               default_bars: int | None = DEFAULT_BARS, **controls) -> Reading:
+               default_bars: int | None = DEFAULT_BARS, voices: int | None = None, **controls) -> Reading:
     """The prompt's reading (if any) with explicit settings on top: a flag always wins over the words.
 
     `controls` are Controls fields (composer=..., key=..., tempo=...; None = not set)."""
@@ -441,7 +462,12 @@ def understand(text: str | None, vocab: ControlVocab, meters: list[str], style: 
         if mood not in MOODS:
             raise UnservableAsk(f"unknown mood {mood!r}; choose one of {', '.join(MOODS)}")
         how["mood"] = "set by you"
-    reading = replace(reading, controls=replace(reading.controls, **fixed), mood=mood or reading.mood, how=how)
+    if voices is not None:
+        if not 1 <= voices <= MAX_VOICES:
+            raise UnservableAsk(f"{voices} voices: ask for 1 to {MAX_VOICES}")
+        how["voices"] = "set by you"
+    reading = replace(reading, controls=replace(reading.controls, **fixed), mood=mood or reading.mood,
+                      voices=voices or reading.voices, how=how)
     mode = reading.mood and MOOD_MODE[reading.mood]
     if mode and not reading.controls.key:  # a mood's mode needs a key to steer towards: pick a common one, say so
         common = COMMON_TONICS[mode]
