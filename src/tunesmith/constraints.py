@@ -234,8 +234,7 @@ class RemiGrammar(LogitsProcessor):
             if self._in_last_bar(st) and st.meter and st.position >= bar_positions(st.meter) - 1:
                 return self.eos.clone()  # the piece's very last position: end rather than stack a cluster there
             mask = (T["Position"] & ~self._voices_held(st)) | self._bar_or_end(st)
-            if len(st.pitches_here) < self.c.max_notes_per_position and self._sounding(st, [st.position]).max(
-                    initial=0) < (self.c.voices or 10**6):
+            if len(st.pitches_here) < self.c.max_notes_per_position and not self._voices_full(st):
                 mask |= self.program_ok
                 for program, chord in st.chords.items():  # a keyboard whose two hands are full strikes no more
                     if self._hands(program) and not self._playable(tuple(sorted(chord))).any():
@@ -260,6 +259,10 @@ class RemiGrammar(LogitsProcessor):
             return np.zeros(len(positions), dtype=int)
         ticks = np.asarray(positions, dtype=float) * (128 / int(st.meter.split("/")[1])) / POSITIONS_PER_BEAT
         return len(st.held_until) - np.searchsorted(st.held_until, ticks, side="right")
+
+    def _voices_full(self, st: GrammarState) -> bool:
+        """Whether the asked number of voices already sound at the current position: no more notes there."""
+        return bool(self.c.voices) and self._sounding(st, [st.position])[0] >= self.c.voices
 
     def _voices_held(self, st: GrammarState) -> torch.Tensor:
         """The Position tokens at which the asked number of voices would still be sounding: nothing can start there."""
