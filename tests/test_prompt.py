@@ -184,6 +184,10 @@ def test_a_number_of_voices_is_read_from_the_words():
     r = read("a four-part Bach chorale for choir")
     assert r.voices == 4 and r.controls.collection == "bach" and "'four-part'" in r.how["voices"]
     assert read("an SATB hymn").voices == 4 and read("a chorale for two voices").voices == 2
+    assert read("a chorale for two voices").controls.instruments == (52,)  # sung, when nothing else is named
+    r = read("a chorale for strings in three voices")  # the strings play the three parts; no choir
+    assert r.voices == 3 and r.controls.instruments == (40, 41, 42)
+    assert read("a piano piece in two voices").controls.instruments == (0,)
     for text in ("a string quartet", "a song for voice and piano", "a chorale for choir", "eight bars for voices"):
         assert read(text).voices is None, text
     assert read("a chorale for four voices", voices=2).voices == 2 and "set by you" in read("x", voices=2).how["voices"]

@@ -133,16 +133,17 @@ def _key(text: str) -> str | None:
     return None
 
 
-def _voices(low: str) -> tuple[int | None, str | None]:
-    """The number of voices a prompt asks for ("for four voices", "a 3-part motet", "SATB"), and the words."""
+def _voices(low: str) -> tuple[int | None, str | None, tuple[int, int] | None]:
+    """The number of voices a prompt asks for ("for four voices", "a 3-part motet", "SATB"), the words, and
+    where they are."""
     m = _VOICES.search(low)
     if not m:
-        return None, None
+        return None, None, None
     word = (m.group(1) or m.group(2)).lower()
     n = _VOICE_NUMBERS.get(word) or int(word)
     if not 1 <= n <= MAX_VOICES:
         raise UnservableAsk(f"{n} voices: ask for 1 to {MAX_VOICES}")
-    return n, f"'{m.group(0)}' in the prompt"
+    return n, f"'{m.group(0)}' in the prompt", m.span()
 
 
 def _tempo(low: str) -> tuple[float | None, str | None]:
@@ -353,10 +354,13 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     bars, seconds, length_how = _length(low)
     if length_how:
         how["length"] = length_how
-    voices, voices_how = _voices(low)
+    voices, voices_how, voices_at = _voices(low)
     if voices_how:
         how["voices"] = voices_how
     instruments, instr_how, instr_added = _instruments(low)
+    if voices_at:  # "a chorale for strings in three voices": the voices count parts, and the strings play them
+        named = _instruments(low[:voices_at[0]] + " " * (voices_at[1] - voices_at[0]) + low[voices_at[1]:])
+        instruments, instr_how, instr_added = named if named[0] else (instruments, instr_how, instr_added)
     if instr_how:
         how["instruments"] = instr_how
     _unknown_instrument(low)
