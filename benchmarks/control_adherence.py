@@ -31,7 +31,7 @@ from tunesmith import ops
 from tunesmith.adherence import (instruments_hold, key_match, measure_bars, measure_key, measure_meters, measure_programs,
                                  measure_tempos, out_of_key_share)
 from tunesmith.generate import GenerationOptions, load
-from tunesmith.prompt import preferred_mode, understand
+from tunesmith.prompt import understand
 from tunesmith.words import MOOD_TEMPO, MOODS, composer_phrase, mood_holds, mood_of
 
 PUBLISHED = {  # metric -> {system: share}, MidiCaps test set (Text2midi README)
@@ -180,9 +180,8 @@ def main(argv=None) -> int:
         row = {"prompt": item["prompt"], "want": item["want"]}
         try:
             reading = understand(item["prompt"], tok.controls, tok.meters)
-            opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=item["prompt"], mood=reading.mood,
-                                     mode=preferred_mode(reading), candidates=args.candidates, seed=args.seed + i,
-                                     key_bias=args.key_bias, fix_key=not args.no_fix_key)
+            opts = GenerationOptions.from_reading(reading, candidates=args.candidates, seed=args.seed + i,
+                                                  key_bias=args.key_bias, fix_key=not args.no_fix_key)
             gen = model.generate(opts)[0]
             path = out / f"{i:03d}.mid"
             gen.score.dump_midi(str(path))

@@ -34,7 +34,7 @@ PROMPTS = ["compose a piano piece in the style of Chopin", "a piano piece in the
 def run(model, text: str, n: int, seed: int, span: int | None, out: Path | None = None) -> dict:
     tok = model.tokenizer
     reading = understand(text, tok.controls, tok.meters)
-    opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, hand_span=span)
+    opts = GenerationOptions.from_reading(reading, hand_span=span)
     unplayable = onsets = notes = tokens = 0
     t0 = time.time()
     for k in tqdm(range(n), desc=f"{text} (span {span})", leave=False):

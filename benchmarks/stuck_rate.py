@@ -28,8 +28,7 @@ PROMPTS = ["an Irish reel", "a German folk song", "an Irish folk tune", "a pop s
 def run(model, text: str, n: int, seed: int, candidates: int) -> dict:
     tok = model.tokenizer
     reading = understand(text, tok.controls, tok.meters)
-    opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=1,
-                             candidates=candidates)
+    opts = GenerationOptions.from_reading(reading, candidates=candidates)
     stuck = drawn = 0
     t0 = time.time()
     for k in tqdm(range(n), desc=f"{text} ({candidates} cand.)", leave=False):

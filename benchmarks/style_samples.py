@@ -60,8 +60,8 @@ def main(argv=None) -> None:
     for name in tqdm(names, desc="styles"):
         text, label = STYLES[name]
         reading = understand(text, tok.controls, tok.meters, bars=args.bars, **label)
-        opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text, num_samples=args.per_style,
-                                 seed=args.seed, style_guidance=args.style_guidance, typical=not args.no_typical)
+        opts = GenerationOptions.from_reading(reading, num_samples=args.per_style, seed=args.seed,
+                                              style_guidance=args.style_guidance, typical=not args.no_typical)
         for k, gen in enumerate(model.generate(opts)):
             save_generation(gen, out / name, f"{name}-{k:02d}", audio=False, picture=k == 0,
                             prompt=reading.to_dict())

@@ -44,8 +44,7 @@ def run(model, text: str, n: int, seed: int, rule: bool, out: Path | None = None
     reading = understand(text, tok.controls, tok.meters)
     if not reading.voices:
         raise SystemExit(f"{text!r} asks for no number of voices")
-    opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text,
-                             voices=reading.voices if rule else None)
+    opts = GenerationOptions.from_reading(reading, voices=reading.voices if rule else None)
     passed, most, shares, candidates, tokens = 0, [], [], 0, 0
     t0 = time.time()
     for k in tqdm(range(n), desc=f"{text} ({'rule' if rule else 'words only'})", leave=False):

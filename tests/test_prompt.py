@@ -194,3 +194,14 @@ def test_a_number_of_voices_is_read_from_the_words():
     with pytest.raises(UnservableAsk, match="40 voices"):
         read("a motet for 40 voices")
     assert "voices      4   <- 'four voices' in the prompt" in read("a motet for four voices").summary()
+
+
+def test_generation_options_serve_the_reading_as_the_cli_does():
+    from tunesmith.generate import GenerationOptions
+
+    r = read("a sad motet for four voices, eight bars")
+    opts = GenerationOptions.from_reading(r, seed=3)
+    assert (opts.voices, opts.mood, opts.bars, opts.seed) == (4, "sad", 8, 3) and opts.controls == r.controls
+    assert opts.text == "a sad motet for four voices, eight bars"  # the words as typed reach the text encoder
+    assert GenerationOptions.from_reading(read("a motet", bars=0, default_bars=None)).bars is None  # model decides
+    assert GenerationOptions.from_reading(r, voices=None).voices is None  # an option given wins

@@ -41,7 +41,7 @@ def cmd_train(args) -> None:
 def cmd_generate(args) -> None:
     from tunesmith.generate import GenerationOptions, load, save_generation, tokens_per_second
     from tunesmith.instruments import parse_instruments
-    from tunesmith.prompt import preferred_mode, understand
+    from tunesmith.prompt import understand
 
     audio_cli.prepare_generate(args)  # --prompt-audio: transcribe it into the --prompt-midi file
     model = load(args.model)
@@ -55,14 +55,12 @@ def cmd_generate(args) -> None:
     )
     print("understood:" if args.prompt else "controls:")
     print(reading.summary())
-    opts = GenerationOptions(
-        controls=reading.controls, bars=reading.bars or None, prompt_midi=args.prompt_midi,
-        prompt_bars=args.prompt_bars, greedy=args.greedy, temperature=args.temperature, top_k=args.top_k,
-        top_p=args.top_p, num_beams=args.num_beams, num_samples=args.num_samples, seed=args.seed,
-        max_new_tokens=args.max_new_tokens, text=args.prompt or None, mood=reading.mood,
-        mode=preferred_mode(reading), candidates=args.candidates, fix_key=not args.no_fix_key,
-        typical=not args.no_typical, key_bias=args.key_bias, style_guidance=args.style_guidance,
-        hand_span=args.hand_span or None, voices=reading.voices,
+    opts = GenerationOptions.from_reading(
+        reading, prompt_midi=args.prompt_midi, prompt_bars=args.prompt_bars, greedy=args.greedy,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, num_beams=args.num_beams,
+        num_samples=args.num_samples, seed=args.seed, max_new_tokens=args.max_new_tokens, candidates=args.candidates,
+        fix_key=not args.no_fix_key, typical=not args.no_typical, key_bias=args.key_bias,
+        style_guidance=args.style_guidance, hand_span=args.hand_span or None,
     )
     gens = model.generate(opts)
     for k, gen in enumerate(gens):

@@ -67,6 +67,16 @@ class GenerationOptions:
     #                            included, on all instruments), and all of them for part of the piece (checked
     #                            and redrawn); None = any texture
 
+    @classmethod
+    def from_reading(cls, reading: "Reading", **options) -> "GenerationOptions":
+        """The options that serve a prompt as understood (its controls, length, sentence, mood, mode and
+        voices), with `options` (seed=..., candidates=...) on top."""
+        from tunesmith.prompt import preferred_mode
+
+        served = dict(controls=reading.controls, bars=reading.bars or None,  # 0 bars: the model decides
+                      text=reading.text or None, mood=reading.mood, mode=preferred_mode(reading), voices=reading.voices)
+        return cls(**{**served, **options})
+
 
 @dataclass
 class Generation:
@@ -353,15 +363,13 @@ def compose(text: str | None = None, model: Model | str | Path | None = None, *,
         reading, [gen] = tunesmith.compose("a slow, sad chorale in D minor for strings, 16 bars")
         reading, [gen] = tunesmith.compose("a jig", key="D major", bars=8)   # keywords win over the words
     """
-    from tunesmith.prompt import preferred_mode, understand
+    from tunesmith.prompt import understand
 
     model = model if isinstance(model, Model) else load(model)
     tok = model.tokenizer
     reading = understand(text, tok.controls, tok.meters, style=style, bars=bars, seconds=seconds, mood=mood,
                          voices=voices, **controls)
-    opts = GenerationOptions(controls=reading.controls, bars=reading.bars, text=text or None, mood=reading.mood,
-                             mode=preferred_mode(reading), voices=reading.voices, num_samples=num_samples, seed=seed)
-    return reading, model.generate(opts)
+    return reading, model.generate(GenerationOptions.from_reading(reading, num_samples=num_samples, seed=seed))
 
 
 def save_generation(gen: Generation, out_dir: str | Path, stem: str, audio: bool = True, picture: bool = True,

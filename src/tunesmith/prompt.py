@@ -328,7 +328,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     """Understand a prompt against the labels a model knows (`vocab`) and the meters it can write."""
     if not text or not text.strip():
         raise TunesmithError("the prompt is empty")
-    text = _words_to_numbers(text.strip())
+    asked, text = text.strip(), _words_to_numbers(text.strip())  # the words as typed; and with numbers as digits
     low = text.lower()
     how: dict[str, str] = {}
     labels = known_labels(vocab)
@@ -392,7 +392,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
         own = usual_instruments(controls, vocab.instrumentation) or (PIANO,)
         controls = replace(controls, instruments=tuple(sorted(set(own) | set(instruments))))
         how["instruments"] += f", added to {_instrument_names(own)}"
-    reading = Reading(text=text, controls=controls, bars=bars, seconds=seconds, mood=mood, voices=voices, how=how)
+    reading = Reading(text=asked, controls=controls, bars=bars, seconds=seconds, mood=mood, voices=voices, how=how)
     return reading
 
 
