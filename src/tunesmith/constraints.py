@@ -209,8 +209,10 @@ class RemiGrammar(LogitsProcessor):
             if last_bar:  # the last bar opens on its first beat: a model that wanted to stop cannot put off
                 mask &= self._first_beat  # its last notes to the bar's final position and pile them up there
             mask &= ~self._positions_beyond(st)
-            held = mask & ~self._voices_held(st)  # (a bar whose every position is held keeps them: the check tells)
-            return held if held.any() else mask
+            if self.c.voices:  # (a bar whose every position is held keeps them: the report's check tells)
+                held = mask & ~self._voices_held(st)
+                mask = held if held.any() else mask
+            return mask
         if st.last_type == "Position":
             if c.tempo and not st.saw_tempo:
                 return self.tempo_ok.clone()  # the requested tempo opens the piece
@@ -233,7 +235,7 @@ class RemiGrammar(LogitsProcessor):
         if st.last_type == "Duration":
             if self._in_last_bar(st) and st.meter and st.position >= bar_positions(st.meter) - 1:
                 return self.eos.clone()  # the piece's very last position: end rather than stack a cluster there
-            mask = (T["Position"] & ~self._voices_held(st)) | self._bar_or_end(st)
+            mask = (T["Position"] & ~self._voices_held(st) if self.c.voices else T["Position"]) | self._bar_or_end(st)
             if len(st.pitches_here) < self.c.max_notes_per_position and not self._voices_full(st):
                 mask |= self.program_ok
                 for program, chord in st.chords.items():  # a keyboard whose two hands are full strikes no more
@@ -267,7 +269,7 @@ class RemiGrammar(LogitsProcessor):
     def _voices_held(self, st: GrammarState) -> torch.Tensor:
         """The Position tokens at which the asked number of voices would still be sounding: nothing can start there."""
         held = torch.zeros(self.tok.vocab_size, dtype=torch.bool)
-        if st.held_until is not None and len(st.held_until):
+        if len(st.held_until):
             full = self._sounding(st, self.position_values.numpy()) >= self.c.voices
             held[self.position_ids[torch.from_numpy(full)]] = True
         return held
