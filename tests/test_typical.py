@@ -38,9 +38,10 @@ def test_chopin_gets_the_meter_and_tempo_of_one_of_his_training_pieces(vocab, me
 def test_asked_controls_stay_and_a_mood_keeps_the_tempo_open(vocab, meters):
     table = vocab.meter_tempo["composer"]["chopin"]
     controls, why = typical_controls(Controls(composer="chopin", meter="3/4"), vocab, 0, meters)
-    assert controls.meter == "3/4" and f"3/4 {controls.tempo:g}" in table and set(why) == {"tempo"}
-    controls, why = typical_controls(Controls(composer="chopin", tempo=60.0), vocab, 0, meters, tempo=False)
-    assert controls.tempo == 60.0 and set(why) == {"meter"}
+    assert controls.meter == "3/4" and f"3/4 {controls.tempo:g}" in table and set(why) == {"tempo", "instruments"}
+    controls, why = typical_controls(Controls(composer="chopin", tempo=60.0, instruments=(0,)), vocab, 0, meters,
+                                     tempo=False)
+    assert controls.tempo == 60.0 and controls.instruments == (0,) and set(why) == {"meter"}
     controls, why = typical_controls(Controls(composer="chopin"), vocab, 0, meters, tempo=False)
     assert controls.tempo is None and controls.meter
 
@@ -97,3 +98,25 @@ def test_neighbouring_samples_draw_independently(vocab, meters):
                   Controls(composer="beethoven", instruments=(0,))):
         three, four = (typical_controls(asked, vocab, seed, meters)[0] for seed in (3, 4))
         assert (three.meter, three.tempo) != (four.meter, four.tempo)
+
+
+def test_an_unasked_instrumentation_comes_with_the_piece_drawn(vocab, meters):
+    """Josquin's 8 training pieces are sung: so is "a chanson in the style of Josquin". Beethoven's 45 are
+    piano pieces and string quartets: each draw keeps a real piece's meter, tempo and instruments together."""
+    controls, why = typical_controls(Controls(composer="josquin"), vocab, 0, meters)
+    assert controls.instruments == (52,) and why["instruments"] == "choir in 8 of 8 josquin training pieces"
+    drawn = set()
+    for seed in range(30):
+        controls, why = typical_controls(Controls(composer="beethoven"), vocab, seed, meters)
+        programs = ",".join(map(str, controls.instruments))
+        assert f"{controls.meter} {controls.tempo:g}" in vocab.meter_tempo_on["composer"][f"beethoven|{programs}"]
+        drawn.add(controls.instruments)
+    assert {(0,), (40, 41, 42)} <= drawn
+    assert typical_controls(Controls(composer="josquin"), vocab, 0, meters, tempo=False)[0].instruments == (52,)
+
+
+def test_the_bundled_model_sings_josquin_when_no_instrument_is_asked():
+    reading, [gen] = tunesmith.compose("a chanson in the style of Josquin", seed=1, bars=4)
+    row = gen.report["instruments"]
+    assert reading.controls.instruments is None and row["measured"] == [52] and row["pass"]
+    assert row["chosen"] == "choir in 8 of 8 josquin training pieces"

@@ -202,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pieces tried until key, mood and voices measure as asked and the piece is not stuck in a loop")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose a candidate into the asked key")
     g.add_argument("--no-typical", action="store_true",
-                   help="leave a meter / tempo not asked to the model (default: one of the asked style's training "
-                        "pieces' meter and tempo)")
+                   help="leave a meter / tempo / instruments not asked to the model (default: those of one of the "
+                        "asked style's training pieces)")
     g.add_argument("--key-bias", type=float, default=1.0,
                    help="pull of pitch choices towards the asked tonic and mode, on candidates after the first (0 = off)")
     g.add_argument("--style-guidance", type=float, default=1.0,

@@ -59,8 +59,8 @@ class GenerationOptions:
     #                        chromatic notes left alone (constraints.key_bias_vector); 0 = never
     style_guidance: float = 1.0  # classifier-free guidance towards the asked style (collection, composer, genre,
     #                              sentence): 1 = plain conditioning, > 1 pushes harder (guidance.py)
-    typical: bool = True  # a meter or tempo not asked is taken from one of the asked style's training pieces,
-    #                       drawn per sample (typical.py); False leaves them to the model
+    typical: bool = True  # a meter, tempo or instrumentation not asked is taken from one of the asked style's
+    #                       training pieces, drawn per sample (typical.py); False leaves them to the model
     hand_span: int | None = HAND_SPAN  # notes a keyboard strikes together fit two hands of five fingers, each
     #                                    reaching this many semitones (ops.fits_two_hands); None = any chord
     voices: int | None = None  # "for four voices": never more notes than this sound together (held notes
@@ -126,8 +126,9 @@ class Model:
 
         Meter, tempo, instruments and bars are enforced while decoding (tunesmith.constraints). The key
         and mood are steered by conditioning, then measured (music21), and every piece is checked for a
-        sampler's loop (adherence.longest_stuck_run) and, with voices asked, for its texture: up to `opts.candidates` pieces are tried per sample
-        and the first that passes these checks (else the best) is kept; with `fix_key` a candidate in
+        sampler's loop (adherence.longest_stuck_run) and, with voices asked, for its texture: up to
+        `opts.candidates` pieces are tried per sample and the first that passes these checks (else the
+        best) is kept; with `fix_key` a candidate in
         the right mode but on another tonic is transposed into the asked key (its report says so) rather
         than drawn again; the candidates after the first are pulled towards the key (`opts.key_bias`).
         """
@@ -149,7 +150,8 @@ class Model:
         tries = 1 if deterministic else max(1, opts.candidates)  # another draw only for a piece that fails a check
         results, prepared = [], {}  # prompts by controls: samples that draw the same ones share it
         for k in range(opts.num_samples):
-            asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo if unasked
+            asked, chosen = self._typical(opts, k)  # the asked controls, with the style's meter / tempo /
+            #                                         instruments where unasked
             run, t0 = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared), time.time()
             best = self._sample(*run, written)
             silent = self._ensemble_left_silent(best, written)
@@ -212,7 +214,7 @@ class Model:
         return prompt, n_controls, tok.control_ids(without_style(opts.controls), strict=True) if guided else None
 
     def _typical(self, opts: GenerationOptions, k: int) -> tuple[GenerationOptions, dict[str, str]]:
-        """`opts` with the meter and tempo the user left open drawn for sample k from the asked style's
+        """`opts` with the meter, tempo and instruments the user left open drawn for sample k from the asked style's
         training pieces (not with a MIDI prompt, whose meter and tempo are the user's; not the tempo when
         a mood is asked, which has its own tempo rule), and where each came from."""
         if not opts.typical or opts.prompt_midi:

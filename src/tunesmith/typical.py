@@ -1,4 +1,4 @@
-"""What a style usually is: the meter and tempo of its training pieces, for the ones a user did not ask.
+"""What a style usually is: the meter, tempo and instruments of its training pieces, for the ones a user did not ask.
 
 Asked "a piano piece in the style of Chopin", the model is free to open with any meter and tempo, and a
 small model picks them loosely: 4/8 at 222 BPM in 3 of 10 samples, a meter 2 of piano-midi.de's 261
@@ -9,7 +9,9 @@ ControlVocab.meter_tempo, tallied from the training pieces when the dataset is b
 
 When instruments are asked, the pieces are first those the style played on them (ControlVocab.meter_tempo_on):
 "a piano piece in the style of Mozart" takes the tempo of one of his 16 piano pieces, not the 40 BPM of
-a string quartet's slow movement among his 29.
+a string quartet's slow movement among his 29. When no instrument is asked, the piece drawn brings its
+instruments too (ControlVocab.meter_tempo_on again): "a chanson in the style of Josquin" is sung, as his
+8 training pieces are, where the model left to itself wrote one line on the piano.
 """
 
 from __future__ import annotations
@@ -27,47 +29,65 @@ STYLE_ORDER = ("genre", "composer", "collection")  # a genre says most about met
 TEMPO_RANGE = REMI_PARAMS["tempo_range"]  # a piece outside it (17 of 14,237: Beethoven's one at 20 BPM) is never drawn
 
 
-def style_pieces(controls: Controls, vocab: ControlVocab) -> tuple[str, str, dict[str, int]] | None:
-    """(family, label, {"3/4 120": pieces}) of the most specific style asked that has enough pieces: in
-    STYLE_ORDER, the style's pieces on the asked instruments (label "mozart piano"), else all its pieces."""
+Pieces = list[tuple[tuple[int, ...] | None, str, float, int]]  # (programs, meter, BPM, pieces) rows of a style's table
+
+
+def style_pieces(controls: Controls, vocab: ControlVocab, instruments: bool = False) -> tuple[str, Pieces] | None:
+    """(label as reports name it, its pieces) for the most specific style asked that has MIN_PIECES: in
+    STYLE_ORDER, the style's pieces on the asked instruments ("mozart solo piano"), else all of its pieces.
+    With `instruments` (none asked), each row keeps the programs its pieces were played on."""
     for family in STYLE_ORDER:
         label = getattr(controls, family)
-        if label and controls.instruments:
+        if not label:
+            continue
+        if controls.instruments:
             on = played_on(label, controls.instruments)
             found = style_tally(vocab.meter_tempo_on, replace(controls, **{family: on}), (family,), MIN_PIECES)
             if found:
-                return family, f"{label} {ensemble_phrase(controls.instruments)}", found[2]
+                return f"{label} {ensemble_phrase(controls.instruments)}", _rows(found[2], controls.instruments)
+        elif instruments:
+            rows = [r for key, table in vocab.meter_tempo_on.get(family, {}).items()
+                    if key.rpartition("|")[0] == label and key.rpartition("|")[2]
+                    for r in _rows(table, tuple(int(p) for p in key.rpartition("|")[2].split(",")))]
+            if sum(n for *_, n in rows) >= MIN_PIECES:
+                return label, rows
         found = style_tally(vocab.meter_tempo, controls, (family,), MIN_PIECES)
         if found:
-            return found
+            return label, _rows(found[2], controls.instruments)
     return None
+
+
+def _rows(table: dict[str, int], programs: tuple[int, ...] | None) -> Pieces:
+    """{"3/4 120": pieces} as rows (programs, "3/4", 120.0, pieces), tempos outside TEMPO_RANGE left out."""
+    rows = [(programs, k.split(" ")[0], float(k.split(" ")[1]), n) for k, n in table.items()]
+    return [r for r in rows if TEMPO_RANGE[0] <= r[2] <= TEMPO_RANGE[1]]
 
 
 def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters: list[str],
                      tempo: bool = True) -> tuple[Controls, dict[str, str]]:
-    """`controls` with an unasked meter (and tempo, unless `tempo` is False) taken from one of the asked
-    style's training pieces, drawn with `seed`; and for each control filled, where it came from.
-    `meters`: the meters the tokenizer can write. Controls asked are kept as they are."""
-    fill_meter, fill_tempo = controls.meter is None, controls.tempo is None and tempo
-    found = style_pieces(controls, vocab) if fill_meter or fill_tempo else None
+    """`controls` with an unasked meter, tempo (unless `tempo` is False) and instruments taken together
+    from one of the asked style's training pieces, drawn with `seed`; and for each control filled, where
+    it came from. `meters`: the meters the tokenizer can write. Controls asked are kept as they are."""
+    fill_meter, fill_tempo, fill_programs = controls.meter is None, controls.tempo is None and tempo, \
+        controls.instruments is None
+    found = style_pieces(controls, vocab, instruments=fill_programs) if fill_meter or fill_tempo or fill_programs \
+        else None
     if not found:
         return controls, {}
-    _, label, table = found
-    pairs = [(k.split(" ")[0], float(k.split(" ")[1]), n) for k, n in table.items()]
-    pairs = [(m, t, n) for m, t, n in pairs if TEMPO_RANGE[0] <= t <= TEMPO_RANGE[1]]
-    total = sum(n for _, _, n in pairs)
+    label, rows = found
+    total = sum(n for *_, n in rows)
     by_meter: dict[str, int] = {}
-    for m, _, n in pairs:
+    for _, m, _, n in rows:
         by_meter[m] = by_meter.get(m, 0) + n
     usual = {m for m, n in by_meter.items() if n >= MIN_SHARE * total and m in meters}
-    pool = [(m, t, n) for m, t, n in pairs if (m == controls.meter if not fill_meter else m in usual)]
+    pool = [r for r in rows if (r[1] == controls.meter if not fill_meter else r[1] in usual)]
     if not pool:  # an asked meter this style never had: its tempo is still the style's
-        pool = [(m, t, n) for m, t, n in pairs if m in usual]
+        pool = [r for r in rows if r[1] in usual]
     if not pool:
         return controls, {}
     # a string seed is hashed (SHA-512): Random(3) and Random(4) open with nearly the same number (0.238, 0.236),
     # so samples 3 and 4 of one ask drew the same piece's meter and tempo
-    meter, bpm, _ = random.Random(f"typical {seed}").choices(pool, weights=[n for *_, n in pool])[0]
+    programs, meter, bpm, _ = random.Random(f"typical {seed}").choices(pool, weights=[n for *_, n in pool])[0]
     chosen, why = {}, {}
     if fill_meter:
         chosen["meter"] = meter
@@ -75,4 +95,8 @@ def typical_controls(controls: Controls, vocab: ControlVocab, seed: int, meters:
     if fill_tempo:
         chosen["tempo"] = bpm
         why["tempo"] = f"the tempo of a {label} training piece in {meter}"
+    if fill_programs and programs:
+        chosen["instruments"] = programs
+        on = sum(n for p, *_, n in rows if p == programs)
+        why["instruments"] = f"{ensemble_phrase(programs)} in {on} of {total} {label} training pieces"
     return replace(controls, **chosen), why
