@@ -173,7 +173,8 @@ class RemiGrammar(LogitsProcessor):
                 beats = self.beats[i]
             elif t == "Pitch" and beats is not None:  # (the note being written has no duration yet)
                 pending.append(beats)
-            elif t in ("Pitch", "PitchDrum"):
+                beats = None
+            elif t == "PitchDrum":  # drums are not voices
                 beats = None
             elif t == "Position":
                 notes += [(self.value[i], b) for b in pending]
