@@ -180,7 +180,8 @@ def test_known_composer_inside_a_style_phrase_and_hyphenated():
 
 def test_a_number_of_voices_is_read_from_the_words():
     assert read("Renaissance polyphony for four voices").voices == 4
-    assert read("a 3-part motet").voices == 3 and read("a motet in five parts").voices == 5
+    assert read("a 3-part motet").voices == 3 and read("a five-part motet").voices == 5
+    assert read("a 3-voice fugue").voices == 3 and read("a minuet in two parts").voices is None  # a form
     r = read("a four-part Bach chorale for choir")
     assert r.voices == 4 and r.controls.collection == "bach" and "'four-part'" in r.how["voices"]
     assert read("an SATB hymn").voices == 4 and read("a chorale for two voices").voices == 2

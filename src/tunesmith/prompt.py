@@ -98,8 +98,9 @@ _BPM = re.compile(r"(?:\b(?:tempo(?: of)?|at|♩\s*=|quarter\s*=)\s*)?\b(\d{2,3}
                   r"|\btempo(?: of)?\s+(\d{2,3})\b|♩\s*=\s*(\d{2,3})", re.IGNORECASE)
 _BARS = re.compile(r"\b(\d{1,3})[\s-]*(?:bars?|measures?)\b", re.IGNORECASE)
 _SECONDS = re.compile(r"\b(\d{1,4}(?:\.\d+)?)[\s-]*(seconds?|secs?|s|minutes?|mins?)\b(?:\s+long)?", re.IGNORECASE)
-_VOICES = re.compile(r"\b(?:(\d{1,2}|two|three|four|five|six|seven|eight)(?:\s+|-)(?:voices?|parts?|vocal parts)"
-                     r"|(satb))\b", re.IGNORECASE)  # "for four voices", "a 3-part motet", "SATB"
+_VOICES = re.compile(r"\b(?:(\d{1,2}|two|three|four|five|six|seven|eight)(?:\s+|-)(?:voices?|part|vocal parts)"
+                     r"|(satb))\b", re.IGNORECASE)  # "for four voices", "a 3-part motet", "SATB"; not "in two
+#                                                    parts", which names a form as often as a texture
 _VOICE_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "satb": 4}
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
                  "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "a": 1, "an": 1, "half a": 0.5}
