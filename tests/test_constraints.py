@@ -169,3 +169,26 @@ def test_no_more_notes_sound_together_than_the_voices_asked(random_model):
         gen = random_model.generate(opts)[0]
         heard = voices_heard(gen.score)
         assert heard and max(heard) <= 2 and gen.report["voices"]["measured"]["most"] == max(heard)
+
+
+def test_a_sung_part_stays_in_a_choirs_range(random_model):
+    """Choir parts keep to C2-C6, the span of the training data's 1,657 sung pieces; a piano does not, and
+    sung_range=None lifts it. An untrained model's choir pieces hold it at every note."""
+    tok = random_model.tokenizer
+
+    def token(kind, value):
+        return next(i for i in tok.ids_of_type(kind) if tok.value_of(i) == str(value))
+
+    head = [tok.bos_id, tok.bar_id, token("TimeSig", "4/4"), token("Position", 0)]
+    sung, free = RemiGrammar(tok, Constraints(), music_start=1), RemiGrammar(tok, Constraints(sung_range=None), 1)
+    choir = sung.allowed(head + [token("Program", 52)])
+    assert choir[token("Pitch", 36)] and choir[token("Pitch", 84)]
+    assert not choir[token("Pitch", 35)] and not choir[token("Pitch", 90)]
+    assert sung.allowed(head + [token("Program", 0)])[token("Pitch", 30)]
+    assert free.allowed(head + [token("Program", 52)])[token("Pitch", 30)]
+
+    for seed in range(3):
+        opts = GenerationOptions(controls=Controls(meter="4/4", tempo=90, instruments=(52,)), bars=4, seed=seed,
+                                 temperature=1.3, top_p=1.0)
+        notes = [n.pitch for t in random_model.generate(opts)[0].score.tracks for n in t.notes]
+        assert notes and all(36 <= p <= 84 for p in notes)

@@ -184,7 +184,7 @@ def test_bundled_model_writes_a_melody_style_in_parts_for_an_ensemble():
     """Marches in the corpus are single folk melodies: for a brass quartet the piece is written as parts
     (for choir, which the model writes in four voices) and shared out by register, every instrument playing."""
     brass = Controls(genre="march", instruments=(56, 57, 58, 60))  # trumpet, trombone, tuba, horn
-    gen = tunesmith.load().generate(GenerationOptions(controls=brass, bars=8, seed=3))[0]
+    gen = tunesmith.load().generate(GenerationOptions(controls=brass, bars=8, seed=5))[0]
     row = gen.report["instruments"]
     assert row["written_as"] == [52] and "in parts" in row["written_why"] and row["pass"], row
     score = symusic.Score.from_midi(gen.score.dumps_midi())

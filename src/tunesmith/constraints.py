@@ -7,7 +7,8 @@ The grammar of one bar (MidiTok REMI, one token stream for all programs):
 Positions rise within a bar and stay below its length. On top of the grammar, the controls a user
 asked for are enforced: only the requested TimeSig, only the Tempo token nearest the requested BPM
 (and one at the start), only the requested Programs, and exactly the requested number of bars.
-On a keyboard, the notes struck together stay within two hands (ops.fits_two_hands). With a number of
+On a keyboard, the notes struck together stay within two hands (ops.fits_two_hands); a sung part stays
+within a choir's range (ops.SUNG_RANGE). With a number of
 voices asked, no more notes than that ever sound together (held notes included, across bar lines).
 The state is read back from the sequence itself at each step, so the same processor serves
 sampling and beam search (rows may be reordered between steps).
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from transformers import LogitsProcessor
 
-from tunesmith.ops import HAND_SPAN, KEYBOARDS, MAX_VOICES, two_hand_additions
+from tunesmith.ops import HAND_SPAN, KEYBOARDS, MAX_VOICES, SUNG, SUNG_RANGE, two_hand_additions
 from tunesmith.tokenizer import DRUMS, Tokenizer
 
 POSITIONS_PER_BEAT = 8  # MidiTok positions per time-signature beat (max beat_res), see REMI_PARAMS
@@ -44,6 +45,7 @@ class Constraints:
     hand_span: int | None = HAND_SPAN  # notes struck together on one keyboard (ops.KEYBOARDS) fit two hands
     #   of five fingers, each reaching this many semitones (ops.fits_two_hands); None = no limit
     voices: int | None = None  # at most this many pitched notes sound together, on all instruments (None = any)
+    sung_range: tuple[int, int] | None = SUNG_RANGE  # the pitches a sung part (ops.SUNG) may use; None = any
     unasked_meters_avoided: tuple[str, ...] = ("1/4",)  # never chosen when no meter is asked: in the
     #   training data 1/4 marks beats, not bars (534 of POP909's 909 files), and "16 bars" of it is 4 bars of 4/4
 
@@ -95,6 +97,10 @@ class RemiGrammar(LogitsProcessor):
         self.pitch_value = {i: int(tok.value_of(i)) for i, t in enumerate(tok.type_of) if t == "Pitch"}
         self.pitch_ids = torch.tensor(list(self.pitch_value))  # ... and as arrays, for the hands' masks
         self.pitch_values = np.array(list(self.pitch_value.values()))
+        self.singable = torch.zeros(v, dtype=torch.bool)  # the Pitch tokens a singer reaches
+        if constraints.sung_range:
+            low, high = constraints.sung_range
+            self.singable[self.pitch_ids[torch.from_numpy((self.pitch_values >= low) & (self.pitch_values <= high))]] = True
         self.program_id = {self.value[i]: i for i, t in enumerate(tok.type_of) if t == "Program"}
         self.beats = {i: _beats(tok.value_of(i)) for i, t in enumerate(tok.type_of) if t == "Duration"}
         self._playable = lru_cache(maxsize=4096)(self._playable_after)
@@ -228,6 +234,8 @@ class RemiGrammar(LogitsProcessor):
             mask[list(st.pitches_here)] = False  # no doubled note at one position
             if self._hands(st.last_program):
                 mask &= self._playable(tuple(sorted(st.chords.get(st.last_program, ()))))
+            if self.c.sung_range and st.last_program in SUNG:
+                mask &= self.singable
             return mask
         if st.last_type in ("Pitch", "PitchDrum"):
             return T["Velocity"].clone()

@@ -105,6 +105,9 @@ MAX_VOICES = 16  # the most voices one can ask for: the grammar's cap on notes s
 HAND_SPAN = 16  # semitones one hand reaches on a keyboard: a major tenth, which large hands take
 FINGERS = 5
 KEYBOARDS = tuple(range(8))  # GM pianos, electric pianos, harpsichord, clavinet: one player, two hands
+SUNG = (52, 53, 54)  # GM choir aahs, voice oohs, synth voice: parts a singer sings
+SUNG_RANGE = (36, 84)  # C2-C6: what the choir parts of the training data span (36-82 over 600 chorales and motets;
+#                        0.03% of their notes below E2)
 
 
 def _rows_fit_two_hands(rows: np.ndarray, span: int) -> np.ndarray:
