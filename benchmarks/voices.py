@@ -69,10 +69,12 @@ def real_table(collection: str, limit: int) -> None:
     from tunesmith.data.sources import scan_music21_corpus
 
     by_parts: dict[int, list[dict[int, float]]] = defaultdict(list)
+    unread = []
     for src in tqdm(scan_music21_corpus([collection]).files[:limit], desc=collection, leave=False):
         try:
             pieces = load_pieces(src).pieces
-        except Exception:  # noqa: BLE001 - an unreadable corpus file says nothing about voices
+        except Exception as e:  # noqa: BLE001 - an unreadable corpus file says nothing about voices
+            unread.append(f"{src.display}: {type(e).__name__}")
             continue
         for score, _ in pieces:
             heard = voices_heard(score)
@@ -83,6 +85,8 @@ def real_table(collection: str, limit: int) -> None:
         print(f"| real {collection}, {parts} parts | {len(pieces)} pieces | more than {parts} at once: "
               f"{sum(max(h) > parts for h in pieces)} | all {parts} sound, median {statistics.median(shares):.0%} "
               f"(10th percentile {shares[len(shares) // 10]:.0%}) | pass {sum(holds(h, parts) for h in pieces)} |")
+    if unread:
+        print(f"({len(unread)} {collection} files could not be read: {'; '.join(unread[:5])})")
 
 
 def main(argv=None) -> None:
