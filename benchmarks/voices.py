@@ -25,18 +25,13 @@ from pathlib import Path
 from hand_span import grammar_ms
 from tqdm import tqdm
 
-from tunesmith.adherence import VOICES_SHARE, voices_heard
+from tunesmith.adherence import voices_heard, voices_hold
 from tunesmith.generate import GenerationOptions, load, save_generation
 from tunesmith.prompt import understand
 
 PROMPTS = ["Renaissance polyphony in the style of Josquin for four voices",
            "a motet in the style of Palestrina for three voices", "a four-part Bach chorale for choir",
            "a chorale for two voices"]
-
-
-def holds(heard: dict[int, float], voices: int) -> bool:
-    """The report's voices check (adherence_report), on a measured {notes together: share of time}."""
-    return max(heard, default=0) == voices and heard.get(voices, 0.0) >= VOICES_SHARE
 
 
 def run(model, text: str, n: int, seed: int, rule: bool, out: Path | None = None) -> dict:
@@ -53,7 +48,7 @@ def run(model, text: str, n: int, seed: int, rule: bool, out: Path | None = None
             folder = out / ("rule" if rule else "words-only") / text.replace(" ", "-")[:40]
             save_generation(gen, folder, f"{k:02d}", audio=False, picture=k == 0, prompt=reading.to_dict())
         heard = voices_heard(gen.score)
-        passed += holds(heard, reading.voices)
+        passed += voices_hold(heard, reading.voices)
         most.append(max(heard, default=0))
         shares.append(heard.get(reading.voices, 0.0))
         candidates += gen.candidates
@@ -84,7 +79,7 @@ def real_table(collection: str, limit: int) -> None:
         shares = sorted(h.get(parts, 0.0) for h in pieces)
         print(f"| real {collection}, {parts} parts | {len(pieces)} pieces | more than {parts} at once: "
               f"{sum(max(h) > parts for h in pieces)} | all {parts} sound, median {statistics.median(shares):.0%} "
-              f"(10th percentile {shares[len(shares) // 10]:.0%}) | pass {sum(holds(h, parts) for h in pieces)} |")
+              f"(10th percentile {shares[len(shares) // 10]:.0%}) | pass {sum(voices_hold(h, parts) for h in pieces)} |")
     if unread:
         print(f"({len(unread)} {collection} files could not be read: {'; '.join(unread[:5])})")
 

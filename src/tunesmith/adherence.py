@@ -177,6 +177,12 @@ def voices_heard(score: symusic.Score, from_tick: int = 0) -> dict[int, float]:
     return {n: t / total for n, t in sorted(heard.items()) if t > 0} if total else {}
 
 
+def voices_hold(heard: dict[int, float], voices: int) -> bool:
+    """Whether a measured texture (voices_heard) is the `voices` asked: never more notes at once, and all of
+    them together for at least VOICES_SHARE of the time."""
+    return max(heard, default=0) == voices and heard.get(voices, 0.0) >= VOICES_SHARE
+
+
 def keyboard_chords(score: symusic.Score) -> list[list[int]]:
     """The pitches each keyboard track (ops.KEYBOARDS) strikes together, onset by onset: what
     ops.fits_two_hands judges."""
@@ -250,7 +256,7 @@ def adherence_report(score: symusic.Score, controls, bars: int | None = None, mo
         heard = voices_heard(score, bar_start_tick(score, prompt_bars))
         most, share = max(heard, default=0), heard.get(voices, 0.0)
         report["voices"] = {"requested": voices, "measured": {"most": most, "share": round(share, 3)},
-                            "pass": most == voices and share >= VOICES_SHARE,
+                            "pass": voices_hold(heard, voices),
                             "rule": f"never more than {voices} notes at once, and {voices} for at least "
                                     f"{VOICES_SHARE:.0%} of the time (adherence.voices_heard)"}
     stuck = longest_stuck_run(score, prompt_bars)

@@ -50,12 +50,6 @@ class Constraints:
     #   training data 1/4 marks beats, not bars (534 of POP909's 909 files), and "16 bars" of it is 4 bars of 4/4
 
 
-def _beats(duration: str) -> float:
-    """A MidiTok Duration value in beats of the bar's meter: '2.4.8' -> 2.5."""
-    whole, part, res = (int(x) for x in duration.split("."))
-    return whole + part / res
-
-
 class GrammarState:
     """What the grammar needs to know about one sequence, read from its last bar."""
 
@@ -102,7 +96,7 @@ class RemiGrammar(LogitsProcessor):
             low, high = constraints.sung_range
             self.singable[self.pitch_ids[torch.from_numpy((self.pitch_values >= low) & (self.pitch_values <= high))]] = True
         self.program_id = {self.value[i]: i for i, t in enumerate(tok.type_of) if t == "Program"}
-        self.beats = {i: _beats(tok.value_of(i)) for i, t in enumerate(tok.type_of) if t == "Duration"}
+        self.beats_of = tok.note_tables[1]  # each Duration id's length in beats of its bar's meter
         self._playable = lru_cache(maxsize=4096)(self._playable_after)
         self.eos = torch.zeros(v, dtype=torch.bool)
         self.eos[tok.eos_id] = True
@@ -176,7 +170,7 @@ class RemiGrammar(LogitsProcessor):
         for i in reversed(music):
             t = self.type_of[i]
             if t == "Duration":
-                beats = self.beats[i]
+                beats = float(self.beats_of[i])
             elif t == "Pitch" and beats is not None:  # (the note being written has no duration yet)
                 pending.append(beats)
                 beats = None

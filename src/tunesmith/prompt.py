@@ -141,10 +141,13 @@ def _voices(low: str) -> tuple[int | None, str | None, tuple[int, int] | None]:
     if not m:
         return None, None, None
     word = (m.group(1) or m.group(2)).lower()
-    n = _VOICE_NUMBERS.get(word) or int(word)
+    return _servable_voices(_VOICE_NUMBERS.get(word) or int(word)), f"'{m.group(0)}' in the prompt", m.span()
+
+
+def _servable_voices(n: int) -> int:
     if not 1 <= n <= MAX_VOICES:
         raise UnservableAsk(f"{n} voices: ask for 1 to {MAX_VOICES}")
-    return n, f"'{m.group(0)}' in the prompt", m.span()
+    return n
 
 
 def _tempo(low: str) -> tuple[float | None, str | None]:
@@ -468,8 +471,7 @@ def understand(text: str | None, vocab: ControlVocab, meters: list[str], style: 
             raise UnservableAsk(f"unknown mood {mood!r}; choose one of {', '.join(MOODS)}")
         how["mood"] = "set by you"
     if voices is not None:
-        if not 1 <= voices <= MAX_VOICES:
-            raise UnservableAsk(f"{voices} voices: ask for 1 to {MAX_VOICES}")
+        _servable_voices(voices)
         how["voices"] = "set by you"
     reading = replace(reading, controls=replace(reading.controls, **fixed), mood=mood or reading.mood,
                       voices=voices or reading.voices, how=how)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Controls, played_on, style_tally
+from tunesmith.tokenizer import REMI_PARAMS, ControlVocab, Controls, played_on
 from tunesmith.words import ensemble_phrase
 
 MIN_PIECES = 5  # a label with fewer training pieces says too little about its meters and tempos
@@ -37,23 +37,21 @@ def style_pieces(controls: Controls, vocab: ControlVocab, instruments: bool = Fa
     STYLE_ORDER, the style's pieces on the asked instruments ("mozart solo piano"), else all of its pieces.
     With `instruments` (none asked), each row keeps the programs its pieces were played on."""
     for family in STYLE_ORDER:
-        label = getattr(controls, family)
+        label, played = getattr(controls, family), vocab.meter_tempo_on.get(family, {})
         if not label:
             continue
         if controls.instruments:
-            on = played_on(label, controls.instruments)
-            found = style_tally(vocab.meter_tempo_on, replace(controls, **{family: on}), (family,), MIN_PIECES)
-            if found:
-                return f"{label} {ensemble_phrase(controls.instruments)}", _rows(found[2], controls.instruments)
-        elif instruments:
-            rows = [r for key, table in vocab.meter_tempo_on.get(family, {}).items()
-                    if key.rpartition("|")[0] == label and key.rpartition("|")[2]
-                    for r in _rows(table, tuple(int(p) for p in key.rpartition("|")[2].split(",")))]
+            table = played.get(played_on(label, controls.instruments), {})
+            if sum(table.values()) >= MIN_PIECES:
+                return f"{label} {ensemble_phrase(controls.instruments)}", _rows(table, controls.instruments)
+        elif instruments:  # every instrumentation the style was played on ("josquin|52"; "josquin|" has none)
+            rows = [r for key, table in played.items() if key.startswith(f"{label}|") and key != f"{label}|"
+                    for r in _rows(table, tuple(int(p) for p in key[len(label) + 1:].split(",")))]
             if sum(n for *_, n in rows) >= MIN_PIECES:
                 return label, rows
-        found = style_tally(vocab.meter_tempo, controls, (family,), MIN_PIECES)
-        if found:
-            return label, _rows(found[2], controls.instruments)
+        table = vocab.meter_tempo.get(family, {}).get(label, {})
+        if sum(table.values()) >= MIN_PIECES:
+            return label, _rows(table, controls.instruments)
     return None
 
 
