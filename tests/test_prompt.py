@@ -93,9 +93,10 @@ def test_mood_sets_tempo_and_mode_only_when_not_given():
 
 
 def test_style_by_meaning_and_not_by_accident():
-    r = read("a baroque hymn for four voices")
+    r = read("a Lutheran church song for four voices")
     assert r.controls.collection == "bach" and "by meaning" in r.how["collection"]
     assert r.controls.instruments == (52,)
+    assert read("a baroque hymn for four voices").how["collection"] == "'hymn' in the prompt"  # named outright
     plain = read("a calm tune in 3/4")  # nothing names a style: none is invented
     assert (plain.controls.composer, plain.controls.collection, plain.controls.genre) == (None, None, None)
 
@@ -145,6 +146,42 @@ def test_unknown_composer_names_nearest_known(text, named):
     msg = str(e.value)
     assert named in msg and "Nearest styles it knows" in msg
     assert any(c in msg for c in VOCAB.composers)
+
+
+@pytest.mark.parametrize("text,named", [("a jazz ballad for piano", "jazz"), ("a rock song", "rock"),
+                                        ("a slow blues in E", "blues"), ("a techno track", "techno"),
+                                        ("a bossa nova for guitar", "bossa nova"), ("a gospel hymn", "gospel")])
+def test_unknown_genre_is_refused_not_ignored(text, named):
+    """A style the model has no pieces of is named back with the nearest it knows, never dropped silently."""
+    with pytest.raises(UnservableAsk) as e:
+        read(text)
+    msg = str(e.value)
+    assert f"'{named}'" in msg and "Nearest styles it knows" in msg
+    near = msg.split("Nearest styles it knows: ")[1].split(". Ask")[0].split(", ")
+    assert len(near) == 3 and all(n.endswith(("(genre)", "(collection)")) for n in near)  # no composer for a genre
+
+
+def test_unknown_genre_words_a_model_knows_or_that_name_instruments():
+    assert read("a pop song for rock band").controls.collection == "pop909"  # "rock band" is the instruments
+    assert read("a piece for jazz trio").controls.instruments == (-1, 0, 32)
+    assert read("a Latin mass").controls.genre == "mass"  # not "latin" music
+    vocab = ControlVocab(collections=["mine"], composers=["joplin"], genres=["jazz", "rag"])
+    meters = Tokenizer(vocab).meters
+    assert understand("a slow jazz ballad", vocab, meters).controls.genre == "jazz"  # a model trained on jazz
+    assert understand("a ragtime by Joplin", vocab, meters).controls.genre == "rag"  # the data's title word for it
+
+
+@pytest.mark.parametrize("text,collection,tempo", [
+    ("a romantic nocturne", "pianomidi", 56.0), ("a nocturne at 80 bpm", "pianomidi", 80.0),
+    ("a mazurka in the style of Chopin", "pianomidi", None), ("an etude", "pianomidi", None),
+    ("a piano sonata in the style of Mozart", "pianomidi", None), ("a hymn in G major", "bach", None)])
+def test_forms_name_the_collection_that_has_them(text, collection, tempo):
+    r = read(text)
+    assert (r.controls.collection, r.controls.tempo) == (collection, tempo)
+    if "mazurka" in text:
+        assert (r.controls.meter, r.controls.composer) == ("3/4", "chopin")
+    if "sonata" in text:
+        assert (r.controls.instruments, r.controls.composer) == ((0,), "mozart")
 
 
 def test_unknown_instrument_and_meter_and_style_flag():

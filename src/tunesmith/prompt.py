@@ -20,8 +20,8 @@ from tunesmith.errors import TunesmithError
 from tunesmith.instruments import NAME_TO_PROGRAM, PIANO, usual_instruments
 from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
-from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS,
-                             TEMPO_WORDS, composer_phrase)
+from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FORM_TEMPO, FORM_WORDS, MOOD_MODE, MOOD_TEMPO, MOODS,
+                             NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES, composer_phrase)
 
 STYLE_MATCH = 0.5  # least cosine similarity for a style matched by meaning alone
 MOOD_MATCH = 0.5  # ... and for a mood
@@ -161,6 +161,10 @@ def _tempo(low: str) -> tuple[float | None, str | None]:
     if found:
         word = found[0][1]
         return float(TEMPO_WORDS[word]), f"the word '{word}'"
+    found = _find_phrase(low, FORM_TEMPO)
+    if found:
+        word = found[0][1]
+        return float(FORM_TEMPO[word]), f"the word '{word}' (a slow form)"
     return None, None
 
 
@@ -237,11 +241,14 @@ def known_labels(vocab: ControlVocab) -> list[Label]:
         labels.append(Label("composer", slug, tuple(sorted(phrases)), f"music by the composer {composer_phrase(slug)}"))
     for coll in vocab.collections:
         words = COLLECTION_WORDS.get(coll, ())
-        labels.append(Label("collection", coll, tuple(w for w in words if w not in ("chorale", "piano solo")),
+        named = words + FORM_WORDS.get(coll, ())
+        labels.append(Label("collection", coll, tuple(w for w in named if w not in ("chorale", "piano solo")),
                             f"{'an' if words[0][0] in 'aeiou' else 'a'} {words[0]}" if words
                             else f"music from the {coll} collection"))
-    for genre in vocab.genres:
-        labels.append(Label("genre", genre, (genre, genre + "s"), f"a {genre}"))
+    for genre in vocab.genres:  # and the title words filed under it ("ragtime" for "rag"; not "choral", which in
+        #                             a prompt says "for choir")
+        aliases = {w for w, g in TITLE_GENRES if g == genre} - set(vocab.genres) - {"choral"}
+        labels.append(Label("genre", genre, tuple(sorted({genre, genre + "s"} | aliases)), f"a {genre}"))
     return labels
 
 
@@ -254,6 +261,9 @@ def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], d
         lab = phrase_to_label[phrase]
         if lab.field not in found:
             found[lab.field], how[lab.field] = lab.value, f"'{phrase}' in the prompt"
+    unknown = _unknown_style(low, phrase_to_label)
+    if unknown:
+        raise UnservableAsk(_unknown_style_message(unknown, labels, composer=False))
     if "composer" not in found:
         asked = _asked_composer(text, low)
         known = {lab.value for lab in labels if lab.field == "composer"}
@@ -273,9 +283,24 @@ def _asked_composer(text: str, low: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
-def _unknown_style_message(asked: str, labels: list[Label]) -> str:
-    near = nearest_labels(f"music by the composer {asked}", labels, 3, fields=("composer",))
-    near += [n for n in nearest_labels(f"music by {asked}", labels, 3) if n not in near]
+def _unknown_style(low: str, known_phrases) -> str | None:
+    """A style named in the prompt that the model has no pieces of ('a jazz ballad'), unless the words are
+    one of its own labels or an ensemble that names instruments ('for jazz trio')."""
+    taken = {(at, at + len(p)) for at, p in _find_phrase(low, set(known_phrases) | set(ENSEMBLES))}
+    for at, word in _find_phrase(low, [w for w in UNKNOWN_STYLES if w not in known_phrases]):
+        if not any(a <= at < b for a, b in taken):
+            return word
+    return None
+
+
+def _unknown_style_message(asked: str, labels: list[Label], composer: bool = True) -> str:
+    if composer:
+        near = nearest_labels(f"music by the composer {asked}", labels, 3, fields=("composer",))
+        near += [n for n in nearest_labels(f"music by {asked}", labels, 3) if n not in near]
+    else:  # a genre: among the genres and the collections people name (not a composer's own collection)
+        named = [lab for lab in labels
+                 if lab.field == "genre" or (lab.field == "collection" and lab.value in COLLECTION_WORDS)]
+        near = nearest_labels(f"{asked} music", named, 3)
     names = [f"{lab.value} ({lab.field})" for lab in near[:4]]
     return (f"this model does not know the style {asked!r} (no training pieces carry it). "
             f"Nearest styles it knows: {', '.join(names)}. Ask for one of those, or leave the style out.")

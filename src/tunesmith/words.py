@@ -109,7 +109,8 @@ def ensemble_phrase(programs: tuple[int, ...]) -> str:
 # ---- styles -------------------------------------------------------------------------------------
 # collections and genres as people name them (the labels themselves are also matched)
 COLLECTION_WORDS: dict[str, tuple[str, ...]] = {
-    "bach": ("bach chorale", "chorale", "lutheran chorale", "four-part chorale", "baroque chorale"),
+    "bach": ("bach chorale", "chorale", "lutheran chorale", "four-part chorale", "baroque chorale", "hymn", "hymns",
+             "hymn tune"),
     "essenFolksong": ("german folk song", "german folk tune", "european folk song", "volkslied"),
     "oneills1850": ("irish folk tune", "irish traditional tune", "irish dance tune", "celtic tune"),
     "ryansMammoth": ("irish and american fiddle tune", "fiddle tune", "celtic dance tune"),
@@ -123,6 +124,40 @@ COLLECTION_WORDS: dict[str, tuple[str, ...]] = {
     "pianomidi": ("classical piano piece", "romantic piano piece", "piano solo"),
     "pop909": ("pop song", "pop piano", "chinese pop song", "pop ballad", "mandopop"),
 }
+
+# Forms that name a collection in a prompt but not every piece of it (so a caption never calls a Beethoven
+# sonata a nocturne): the piano forms of piano-midi.de's Chopin, Liszt, Schubert, Beethoven...
+FORM_WORDS: dict[str, tuple[str, ...]] = {
+    "pianomidi": ("nocturne", "nocturnes", "mazurka", "mazurkas", "polonaise", "polonaises", "etude", "etudes",
+                  "étude", "études", "impromptu", "impromptus", "ballade", "ballades", "piano sonata",
+                  "piano sonatas", "sonatina", "sonatinas", "bagatelle", "bagatelles", "prelude", "preludes"),
+}
+# ... and the forms whose name is a tempo (a tempo word or a BPM asked wins): piano-midi.de's two nocturnes run at
+# 42 and 54 BPM, where its piano pieces at large run from 20 to 210 (the forms' meters are in prompt._METER_WORDS)
+FORM_TEMPO: dict[str, float] = {"nocturne": 56, "nocturnes": 56}
+
+# a dance or form named in a title or prompt -> the genre label it is filed under
+TITLE_GENRES = (
+    ("slip jig", "slip jig"), ("double jig", "jig"), ("single jig", "jig"), ("jig", "jig"),
+    ("reel", "reel"), ("hornpipe", "hornpipe"), ("strathspey", "strathspey"), ("waltz", "waltz"),
+    ("polka", "polka"), ("march", "march"), ("mazurka", "mazurka"), ("polonaise", "polonaise"),
+    ("minuet", "minuet"), ("menuet", "minuet"), ("gavotte", "gavotte"), ("schottische", "schottische"),
+    ("highland fling", "highland fling"), ("lament", "lament"), ("chorale", "chorale"),
+    ("choral", "chorale"), ("madrigal", "madrigal"), ("ragtime", "rag"), ("rag", "rag"),
+)
+
+# Styles people ask for that the bundled model has no pieces of -> UnservableAsk naming the nearest it knows
+# (unless a model's own labels name them: one trained on jazz knows "jazz"). Not "latin" (a Latin mass is
+# Palestrina's), nor the ensembles "rock band" and "jazz trio", which name instruments.
+UNKNOWN_STYLES = (
+    "jazz", "bebop", "swing", "big band", "blues", "boogie-woogie", "ragtime", "rock", "rock and roll",
+    "rock 'n' roll", "metal", "heavy metal", "punk", "grunge", "indie", "emo", "hip hop", "hip-hop", "rap", "trap",
+    "r&b", "rnb", "soul", "funk", "disco", "gospel", "techno", "house music", "trance", "edm", "dubstep",
+    "drum and bass", "electronic music", "electronica", "synthwave", "chiptune", "lo-fi", "lofi", "ambient",
+    "reggae", "reggaeton", "ska", "afrobeat", "country music", "country song", "bluegrass", "bossa nova", "samba",
+    "salsa", "tango", "flamenco", "k-pop", "j-pop", "film score", "soundtrack", "cinematic", "video game music",
+    "musical theatre", "musical theater", "broadway",
+)
 
 COMPOSER_NAMES: dict[str, str] = {  # slug -> how people write it
     "bach": "J. S. Bach", "schumann_clara": "Clara Schumann", "schumann": "Robert Schumann",

@@ -19,6 +19,8 @@ from music21 import key as m21key
 from music21 import pitch as m21pitch
 from music21.analysis import discrete
 
+from tunesmith.words import TITLE_GENRES
+
 HASH_GRID = 12  # onsets and durations are rounded to 1/12 of a quarter note
 DEFAULT_TEMPO = 120.0
 DEFAULT_TIME_SIGNATURE = "4/4"
@@ -321,16 +323,6 @@ def normalize_composer(name: str | None) -> str | None:
     return words[-1]
 
 
-_TITLE_GENRES = (
-    ("slip jig", "slip jig"), ("double jig", "jig"), ("single jig", "jig"), ("jig", "jig"),
-    ("reel", "reel"), ("hornpipe", "hornpipe"), ("strathspey", "strathspey"), ("waltz", "waltz"),
-    ("polka", "polka"), ("march", "march"), ("mazurka", "mazurka"), ("polonaise", "polonaise"),
-    ("minuet", "minuet"), ("menuet", "minuet"), ("gavotte", "gavotte"), ("schottische", "schottische"),
-    ("highland fling", "highland fling"), ("lament", "lament"), ("chorale", "chorale"),
-    ("choral", "chorale"), ("madrigal", "madrigal"), ("ragtime", "rag"), ("rag", "rag"),
-)
-
-
 def normalize_genre(text: str | None) -> str | None:
     """Lowercase, tidy genre label ("Reel" → "reel", "slipjig" → "slip jig"); None for blanks and "???"."""
     if not text:
@@ -349,7 +341,7 @@ def genre_from_title(title: str | None) -> str | None:
     if not title:
         return None
     words = " ".join(_ascii_words(title))
-    for phrase, genre in _TITLE_GENRES:
+    for phrase, genre in TITLE_GENRES:
         if re.search(rf"\b{phrase}s?\b", words):
             return genre
     return None
