@@ -131,6 +131,7 @@ FORM_WORDS: dict[str, tuple[str, ...]] = {
     "pianomidi": ("nocturne", "nocturnes", "mazurka", "mazurkas", "polonaise", "polonaises", "etude", "etudes",
                   "étude", "études", "impromptu", "impromptus", "ballade", "ballades", "piano sonata",
                   "piano sonatas", "sonatina", "sonatinas", "bagatelle", "bagatelles", "prelude", "preludes"),
+    "bach": ("chorale prelude", "chorale preludes"),  # an organ piece on a chorale tune, not a piano prelude
 }
 # ... and the forms whose name is a tempo (a tempo word or a BPM asked wins): piano-midi.de's two nocturnes run at
 # 42 and 54 BPM, where its piano pieces at large run from 20 to 210 (the forms' meters are in prompt._METER_WORDS)
@@ -156,7 +157,7 @@ UNKNOWN_STYLES = (
     "drum and bass", "electronic music", "electronica", "synthwave", "chiptune", "lo-fi", "lofi", "ambient",
     "reggae", "reggaeton", "ska", "afrobeat", "country music", "country song", "bluegrass", "bossa nova", "samba",
     "salsa", "tango", "flamenco", "k-pop", "j-pop", "film score", "soundtrack", "cinematic", "video game music",
-    "musical theatre", "musical theater", "broadway",
+    "musical theatre", "musical theater", "broadway", "gregorian chant", "plainchant", "plainsong",
 )
 
 COMPOSER_NAMES: dict[str, str] = {  # slug -> how people write it
