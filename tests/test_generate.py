@@ -264,3 +264,30 @@ def test_bundled_model_writes_the_voices_asked():
     assert max(heard) == 3 and heard[3] >= VOICES_SHARE
     [free] = model.generate(replace(gen.options, voices=None, candidates=1))
     assert max(voices_heard(free.score)) > 3 and "voices" not in free.report
+
+
+def test_bundled_model_keeps_the_outer_voices_of_two(monkeypatch):
+    """"A chorale for two voices" is the soprano and bass of the four-voice chorale the model writes: lines more
+    than an octave apart. Held by the grammar's cap alone, the model's first two notes at each onset were kept:
+    its bass and tenor, within an octave of each other."""
+    import numpy as np
+
+    from tunesmith import ops
+
+    def lines(score):  # the median of the highest and of the lowest pitch sounding at each onset
+        notes = [t.notes.numpy() for t in score.tracks if t.note_num()]
+        start, pitch = (np.concatenate([a[k] for a in notes]) for k in ("time", "pitch"))
+        end = start + np.concatenate([a["duration"] for a in notes])
+        at = [pitch[(start <= t) & ((end > t) | (start == t))] for t in np.unique(start)]
+        return np.median([p.max() for p in at]), np.median([p.min() for p in at])
+
+    model = tunesmith.load()
+    reading, [gen] = tunesmith.compose("a chorale for two voices", model, seed=3, bars=8)
+    assert gen.report["voices"]["pass"] and gen.report["voices"]["outer_of"] == ops.WRITTEN_VOICES == 4
+    top, bottom = lines(gen.score)
+    assert top - bottom >= 12
+    monkeypatch.setattr(ops, "WRITTEN_VOICES", 1)  # the decoder before: the cap alone
+    [capped] = model.generate(gen.options)
+    assert capped.report["voices"]["pass"] and "outer_of" not in capped.report["voices"]
+    capped_top, capped_bottom = lines(capped.score)
+    assert capped_top - capped_bottom < 12 and capped_top < top

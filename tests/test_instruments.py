@@ -4,7 +4,9 @@ import pytest
 
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
-from tunesmith.instruments import DRUMS, native_voicing, parse_instruments, program_name, voice_by_register
+from tunesmith.adherence import voices_heard
+from tunesmith.instruments import (DRUMS, keep_outer_voices, native_voicing, parse_instruments, program_name,
+                                   voice_by_register)
 from tunesmith.tokenizer import Controls
 
 PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
@@ -62,3 +64,35 @@ def test_voice_by_register_shares_a_real_chorale_among_strings():
     one = voice_by_register(with_drums, (110,))
     assert sorted((t.is_drum, t.program) for t in one.tracks) == [(False, 110), (True, 0)]
     assert one.note_num() == with_drums.note_num()  # the drum track is kept, not shared out
+
+
+def _notes(track):
+    return [(n.time, n.pitch) for n in track.notes]
+
+
+def test_keep_outer_voices_of_a_real_chorale():
+    """bwv66.6 for two voices is its soprano and bass, note for note; for one voice its soprano; for three, the
+    soprano, the alto (but for one crossing) and the bass; asked for its own four, it is unchanged."""
+    chorale = corpus_score("bach/bwv66.6")
+    parts = {t.name: t for t in chorale.tracks}
+    two = {t.name: t for t in keep_outer_voices(chorale, 2).tracks}
+    assert _notes(two["Soprano"]) == _notes(parts["Soprano"]) and _notes(two["Bass"]) == _notes(parts["Bass"])
+    assert two["Alto"].note_num() == two["Tenor"].note_num() == 0 and voices_heard(keep_outer_voices(chorale, 2)) == {2: 1.0}
+    one = {t.name: t for t in keep_outer_voices(chorale, 1).tracks}
+    assert _notes(one["Soprano"]) == _notes(parts["Soprano"]) and one["Bass"].note_num() == 0
+    three = keep_outer_voices(chorale, 3)
+    assert voices_heard(three) == {3: 1.0} and {t.name: t.note_num() for t in three.tracks}["Tenor"] <= 2
+    assert keep_outer_voices(chorale, 4).note_num() == chorale.note_num()
+    assert len(three.time_signatures) == len(chorale.time_signatures) and len(three.tempos) == len(chorale.tempos)
+
+
+def test_keep_outer_voices_never_sounds_more_than_asked_in_polyphony():
+    """Palestrina's five parts enter and rest in turn: a held note that an entry leaves inside the texture stops
+    there, so two or three voices are never exceeded, and the lowest and highest part keep most of their notes."""
+    agnus = corpus_score("palestrina/Agnus_01.krn")
+    for voices in (2, 3):
+        thin = keep_outer_voices(agnus, voices)
+        heard = voices_heard(thin)
+        assert max(heard) == voices and heard[voices] > 0.8
+        kept = [t.note_num() for t in thin.tracks]
+        assert kept[0] >= 0.9 * agnus.tracks[0].note_num() and kept[-1] >= 0.8 * agnus.tracks[-1].note_num()

@@ -109,6 +109,8 @@ def format_adherence(report: dict) -> str:
                 extra += f"; no drums: {n} of this model's training pieces {'has' if n == 1 else 'have'} a drum part"
         elif row.get("shared_by_register"):
             extra = " (the model left one silent: its notes shared out by register)"
+        if "outer_of" in row:
+            extra = f" (the outer voices of {row['outer_of']} written)"
         if "chosen" in row:  # not asked: drawn from the style's training pieces (typical.py)
             extra = f" (not asked: {row['chosen']})"
         verb = "chose" if "chosen" in row else "asked"

@@ -17,7 +17,7 @@ from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
-from tunesmith.instruments import CHOIR, DRUMS, native_voicing, voice_by_register
+from tunesmith.instruments import CHOIR, DRUMS, keep_outer_voices, native_voicing, voice_by_register
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights, model_folder
 from tunesmith.ops import HAND_SPAN, MAX_VOICES
 from tunesmith.tokenizer import Controls, Tokenizer
@@ -65,7 +65,15 @@ class GenerationOptions:
     #                                    reaching this many semitones (ops.fits_two_hands); None = any chord
     voices: int | None = None  # "for four voices": never more notes than this sound together (held notes
     #                            included, on all instruments), and all of them for part of the piece (checked
-    #                            and redrawn); None = any texture
+    #                            and redrawn); fewer than ops.WRITTEN_VOICES are the outer voices of a texture
+    #                            written in that many (not with a MIDI prompt); None = any texture
+
+    @property
+    def written_voices(self) -> int | None:
+        """The voices decoding allows: those asked, or the outer ones are kept from ops.WRITTEN_VOICES."""
+        if self.voices is None or self.prompt_midi:
+            return self.voices
+        return max(self.voices, ops.WRITTEN_VOICES)
 
     @classmethod
     def from_reading(cls, reading: "Reading", **options) -> "GenerationOptions":
@@ -81,7 +89,8 @@ class GenerationOptions:
 @dataclass
 class Generation:
     score: symusic.Score
-    ids: list[int]  # the full sequence: BOS, controls, prompt, generated music
+    ids: list[int]  # the full sequence: BOS, controls, prompt, generated music (as sampled: fewer voices asked
+    #                 than written are thinned in `score` only)
     options: GenerationOptions
     new_tokens: int
     seconds: float
@@ -248,6 +257,9 @@ class Model:
         pitched = tuple(p for p in opts.controls.instruments or () if p != DRUMS)
         played = [p for p in measure_programs(score) if p != DRUMS]
         shared = bool(pitched) and not written and not opts.prompt_midi and not instruments_hold(pitched, played)
+        outer = opts.voices is not None and opts.written_voices > opts.voices
+        if outer:  # "a chorale for two voices": the soprano and bass of the four the model wrote
+            score = keep_outer_voices(score, opts.voices)
         if written or shared:
             score = voice_by_register(score, pitched)
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
@@ -256,6 +268,8 @@ class Model:
         gen = Generation(score, seq, opts, len(seq) - n_prompt, 0.0)
         prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
         gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode, opts.voices)
+        if outer:
+            gen.report["voices"]["outer_of"] = opts.written_voices
         if written:
             gen.report["instruments"]["written_as"] = list(written)
         if shared:
@@ -306,7 +320,7 @@ class Model:
         prompt_bars = sum(1 for i in music if i == tok.bar_id)
         c = opts.controls
         constraints = Constraints(c.meter, c.tempo, c.instruments, opts.bars, hand_span=opts.hand_span,
-                                  voices=opts.voices)
+                                  voices=opts.written_voices)
         generated = 0
         while generated < budget:
             keep = max_len // 2 if len(controls) + len(music) >= max_len else len(music)

@@ -156,3 +156,38 @@ def voice_by_register(score, programs: tuple[int, ...]):
                                               pitch=pitch[mine], velocity=notes["velocity"][mine])
         out.tracks.append(track)
     return out
+
+
+def keep_outer_voices(score, voices: int):
+    """The `voices` outer voices of a texture: at each onset the notes sounding (over every pitched track) are
+    ranked by pitch, and of more than `voices` only the highest `voices - 1` and the lowest are kept (one
+    voice: the highest). A kept note still sounding when a new onset ranks it among the dropped ones ends
+    there, so no more than `voices` ever sound together. Tracks, drums, tempos and time signatures are kept;
+    `score` is in ticks."""
+    out = score.copy()
+    pitched = [t for t in out.tracks if t.note_num() and not t.is_drum]
+    if not pitched:
+        return out
+    arrays = [t.notes.numpy() for t in pitched]
+    owner = np.concatenate([np.full(len(a["time"]), k) for k, a in enumerate(arrays)])
+    notes = {k: np.concatenate([a[k] for a in arrays]) for k in ("time", "duration", "pitch", "velocity")}
+    start, pitch = notes["time"], notes["pitch"]
+    end = start + notes["duration"]
+    kept, new_end = np.zeros(len(start), bool), end.copy()
+    index = np.arange(len(start))
+    for t in np.unique(start):
+        sounding = index[(start <= t) & ((end > t) | (start == t))]
+        ranked = sounding[np.lexsort((sounding, -pitch[sounding]))]  # highest first; a unison by order
+        m = len(ranked)
+        top = ranked[: max(voices - 1, 1)].tolist()
+        keep = set(ranked.tolist()) if m <= voices else set(top) | ({int(ranked[-1])} if voices > 1 else set())
+        for i in ranked:
+            if start[i] == t:
+                kept[i] = i in keep
+            elif kept[i] and i not in keep and new_end[i] > t:
+                new_end[i] = t  # a kept note now inside the texture: it stops where the outer voice moves on
+    for k, track in enumerate(pitched):
+        mine = kept & (owner == k)
+        track.notes = symusic.Note.from_numpy(time=start[mine], duration=new_end[mine] - start[mine],
+                                              pitch=pitch[mine], velocity=notes["velocity"][mine])
+    return out

@@ -102,6 +102,8 @@ def pitch_class_durations(ids: np.ndarray, pitch_of: np.ndarray, beats_of: np.nd
 
 
 MAX_VOICES = 16  # the most voices one can ask for: the grammar's cap on notes struck together
+WRITTEN_VOICES = 4  # asked for fewer voices, the model writes this many (the texture of its chorales, motets and
+#                     quartets) and the outer ones are kept: "a chorale for two voices" is its soprano and bass
 HAND_SPAN = 16  # semitones one hand reaches on a keyboard: a major tenth, which large hands take
 FINGERS = 5
 KEYBOARDS = tuple(range(8))  # GM pianos, electric pianos, harpsichord, clavinet: one player, two hands
