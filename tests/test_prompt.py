@@ -90,6 +90,11 @@ def test_mood_sets_tempo_and_mode_only_when_not_given():
     r = read("a light piano piece in the style of Mozart")  # light-hearted, not the 40 BPM of a slow movement
     assert r.mood == "happy" and r.controls.tempo == 116 and "'light'" in r.how["mood"]
     assert read("a moonlight serenade").mood != "happy" and read("a light-hearted waltz").mood == "happy"
+    funeral = read("a funeral march")
+    assert (funeral.controls.genre, funeral.mood, funeral.controls.tempo) == ("march", "sad", 66.0)
+    assert funeral.controls.key.endswith("minor")
+    assert read("a stormy piano piece in the style of Beethoven").mood == "energetic"
+    assert read("a festive march for brass").mood == "happy" and read("a meditative chorale").mood == "calm"
 
 
 def test_style_by_meaning_and_not_by_accident():

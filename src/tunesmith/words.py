@@ -32,12 +32,13 @@ def tempo_word(bpm: float) -> str:
 # a requested mood can be checked on the output with the same rule.
 MOODS: dict[str, tuple[str, ...]] = {
     "happy": ("happy", "joyful", "cheerful", "bright", "merry", "upbeat", "jolly", "playful",
-              "light", "lighthearted", "light-hearted", "carefree", "sunny"),
+              "light", "lighthearted", "light-hearted", "carefree", "sunny", "festive", "celebratory", "triumphant"),
     "sad": ("sad", "melancholy", "melancholic", "mournful", "sorrowful", "gloomy", "tragic", "dark",
-            "somber", "sombre", "wistful", "lament"),
+            "somber", "sombre", "wistful", "lament", "elegiac", "grieving", "funeral", "funereal"),
     "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy",
-             "lullaby", "lullabies", "cradle song", "berceuse"),
-    "energetic": ("energetic", "lively", "exciting", "driving", "spirited", "vigorous", "intense", "dancing"),
+             "lullaby", "lullabies", "cradle song", "berceuse", "meditative", "restful"),
+    "energetic": ("energetic", "lively", "exciting", "driving", "spirited", "vigorous", "intense", "dancing",
+                  "fiery", "stormy", "agitated", "furious", "frantic"),
 }
 MOOD_TEMPO = {"happy": 116, "sad": 66, "calm": 72, "energetic": 152}  # a mood's tempo when none is asked
 MOOD_MODE = {"happy": "major", "sad": "minor", "calm": "major", "energetic": None}
