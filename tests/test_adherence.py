@@ -4,7 +4,7 @@ import symusic
 
 from conftest import corpus_score
 from tunesmith.adherence import (adherence_report, all_pass, bar_numbers, bar_start_tick, failures, instruments_hold,
-                                 key_match, longest_stuck_run, measure_bars, measure_key, measure_meters,
+                                 key_match, longest_silence, longest_stuck_run, measure_bars, measure_key, measure_meters,
                                  measure_programs, out_of_key_share, relative_key, voices_heard)
 from tunesmith.tokenizer import Controls
 
@@ -122,3 +122,30 @@ def test_voices_after_a_prompt_count_only_the_new_bars(chorale):
     assert max(voices_heard(thick)) == 5 and voices_heard(thick, bar_start_tick(chorale, 2)) == {4: 1.0}
     assert adherence_report(thick, Controls(), voices=4, prompt_bars=2)["voices"]["pass"]
     assert not adherence_report(thick, Controls(), voices=4)["voices"]["pass"]
+
+
+def _as_quartet(chorale):
+    """bwv66.6's voices given to violin, violin II (a second violin track), viola and cello."""
+    quartet = chorale.copy()
+    for track, program in zip(quartet.tracks, (40, 40, 41, 42)):
+        track.program = program
+    return quartet
+
+
+def test_parts_of_a_real_chorale_played_as_a_quartet_all_play(chorale):
+    """The chorale's four voices never rest a bar; a cello silenced after bar 3 rests the other 6 of 9 bars, and
+    the report's `parts` check fails it (a part resting half the piece in a row), naming how long; drums asked
+    are no part; after a prompt, only the new bars count."""
+    quartet = _as_quartet(chorale)
+    assert longest_silence(quartet) == {40: 0, 41: 0, 42: 0}
+    asked = Controls(instruments=(40, 41, 42, -1))
+    row = adherence_report(quartet, asked)["parts"]
+    assert row["pass"] and row["requested"] == [40, 41, 42] and row["limit"] == 4
+    cut = bar_start_tick(quartet, 3)
+    early = quartet.copy()
+    early.tracks[3].notes = early.tracks[3].notes.filter(lambda n: n.time + n.duration <= cut)
+    assert longest_silence(early) == {40: 0, 41: 0, 42: 6}
+    row = adherence_report(early, asked)["parts"]
+    assert not row["pass"] and row["measured"][42] == 6 and "parts" in failures(adherence_report(early, asked))
+    assert longest_silence(early, 0, 3)[42] == 0  # the first three bars alone: the cello plays in all of them
+    assert "parts" not in adherence_report(quartet, Controls(instruments=(40,)))  # one instrument: no ensemble

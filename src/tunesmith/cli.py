@@ -91,6 +91,11 @@ def format_adherence(report: dict) -> str:
             run = f"{row['measured']} bar{'' if row['measured'] == 1 else 's'} in a row mostly on 2 pitches"
             lines.append(f"  {'stuck':<12}{run:<45} {'pass' if row['pass'] else 'FAIL'} (at most {row['limit']})")
             continue
+        if name == "parts":  # not a control: a check that every instrument of an ensemble plays through
+            rest = max(row["measured"].values())
+            run = f"every part plays: the longest rest {rest} bar{'' if rest == 1 else 's'}"
+            lines.append(f"  {'parts':<12}{run:<45} {'pass' if row['pass'] else 'FAIL'} (at most {row['limit']})")
+            continue
         measured = row.get("measured")
         if name == "voices":  # the most notes heard together, and how long all the voices asked sound
             measured = f"{measured['most']} at most, {row['requested']} for {measured['share']:.0%}"

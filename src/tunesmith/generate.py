@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from tunesmith.prompt import Reading
 
 
-REDRAWN = ("key", "mood", "mode", "stuck", "voices")  # the checks a failing candidate is drawn again for (the others are
-#                                             enforced while decoding)
+REDRAWN = ("key", "mood", "mode", "stuck", "voices", "parts")  # the checks a failing candidate is drawn again
+#                                                                  for (the others are enforced while decoding)
 TOKENS_PER_BAR = 600  # token budget per requested bar: dense piano bars reach ~300 tokens; the budget only
 #                       stops a runaway, and a piece cut short by it fails its `bars` check rather than hiding it
 
