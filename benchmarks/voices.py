@@ -27,30 +27,14 @@ from pathlib import Path
 from hand_span import grammar_ms
 from tqdm import tqdm
 
-import numpy as np
-
 from tunesmith import ops
-from tunesmith.adherence import voices_heard, voices_hold
+from tunesmith.adherence import outer_lines, voices_heard, voices_hold
 from tunesmith.generate import GenerationOptions, load, save_generation
 from tunesmith.prompt import understand
 
 PROMPTS = ["Renaissance polyphony in the style of Josquin for four voices",
            "a motet in the style of Palestrina for three voices", "a four-part Bach chorale for choir",
            "a chorale for two voices"]
-
-
-def outer_lines(score) -> tuple[float, float]:
-    """The median pitch of the highest and of the lowest note sounding at each onset (every pitched track)."""
-    notes = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
-    start = np.concatenate([a["time"] for a in notes])
-    end = np.concatenate([a["time"] + a["duration"] for a in notes])
-    pitch = np.concatenate([a["pitch"] for a in notes])
-    tops, bottoms = [], []
-    for t in np.unique(start):
-        sounding = pitch[(start <= t) & ((end > t) | (start == t))]
-        tops.append(sounding.max())
-        bottoms.append(sounding.min())
-    return float(np.median(tops)), float(np.median(bottoms))
 
 
 def run(model, text: str, n: int, seed: int, rule: bool, out: Path | None = None) -> dict:

@@ -4,7 +4,8 @@ import symusic
 
 from conftest import corpus_score
 from tunesmith.adherence import (adherence_report, all_pass, bar_numbers, bar_start_tick, failures, instruments_hold,
-                                 key_match, longest_silence, longest_stuck_run, measure_bars, measure_key, measure_meters,
+                                 key_match, longest_silence, longest_stuck_run, measure_bars,
+                                 outer_lines, measure_key, measure_meters,
                                  measure_programs, out_of_key_share, relative_key, voices_heard)
 from tunesmith.tokenizer import Controls
 
@@ -103,6 +104,7 @@ def test_voices_heard_in_real_polyphony(chorale):
     soprano = chorale.copy()
     soprano.tracks = soprano.tracks[:1]
     assert voices_heard(soprano) == {1: 1.0}
+    assert outer_lines(chorale) == (69.0, 53.0) and outer_lines(soprano) == (69.0, 69.0)  # A4 over F3; the soprano
     agnus = voices_heard(corpus_score("palestrina/Agnus_01.krn"))  # five parts
     assert max(agnus) == 5 and 0.2 < agnus[5] < 0.5 and abs(sum(agnus.values()) - 1) < 1e-9
     assert adherence_report(chorale, Controls(), voices=4)["voices"]["pass"]

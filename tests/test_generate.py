@@ -270,16 +270,8 @@ def test_bundled_model_keeps_the_outer_voices_of_two(monkeypatch):
     """"A chorale for two voices" is the soprano and bass of the four-voice chorale the model writes: lines more
     than an octave apart. Held by the grammar's cap alone, the model's first two notes at each onset were kept:
     its bass and tenor, within an octave of each other."""
-    import numpy as np
-
     from tunesmith import ops
-
-    def lines(score):  # the median of the highest and of the lowest pitch sounding at each onset
-        notes = [t.notes.numpy() for t in score.tracks if t.note_num()]
-        start, pitch = (np.concatenate([a[k] for a in notes]) for k in ("time", "pitch"))
-        end = start + np.concatenate([a["duration"] for a in notes])
-        at = [pitch[(start <= t) & ((end > t) | (start == t))] for t in np.unique(start)]
-        return np.median([p.max() for p in at]), np.median([p.min() for p in at])
+    from tunesmith.adherence import outer_lines as lines
 
     model = tunesmith.load()
     reading, [gen] = tunesmith.compose("a chorale for two voices", model, seed=3, bars=8)

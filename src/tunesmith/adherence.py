@@ -180,6 +180,18 @@ def voices_heard(score: symusic.Score, from_tick: int = 0) -> dict[int, float]:
     return {n: t / total for n, t in sorted(heard.items()) if t > 0} if total else {}
 
 
+def outer_lines(score: symusic.Score) -> tuple[float, float]:
+    """The median pitch of the highest and of the lowest note sounding at each onset (every pitched track):
+    where a texture's top and bottom lines lie (4-part Bach chorales: 71 and 52)."""
+    notes = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
+    if not notes:
+        return 0.0, 0.0
+    start, pitch = (np.concatenate([a[k] for a in notes]) for k in ("time", "pitch"))
+    end = start + np.concatenate([a["duration"] for a in notes])
+    at = [pitch[(start <= t) & ((end > t) | (start == t))] for t in np.unique(start)]
+    return float(np.median([p.max() for p in at])), float(np.median([p.min() for p in at]))
+
+
 def voices_hold(heard: dict[int, float], voices: int) -> bool:
     """Whether a measured texture (voices_heard) is the `voices` asked: never more notes at once, and all of
     them together for at least VOICES_SHARE of the time."""
