@@ -4,9 +4,9 @@ import symusic
 
 from conftest import corpus_score
 from tunesmith.adherence import (adherence_report, all_pass, bar_numbers, bar_start_tick, failures, instruments_hold,
-                                 key_match, longest_silence, longest_stuck_run, measure_bars,
-                                 outer_lines, measure_key, measure_meters,
-                                 measure_programs, out_of_key_share, relative_key, voices_heard)
+                                 key_match, longest_silence, longest_stuck_run, measure_bars, measure_key,
+                                 measure_meters, measure_programs, out_of_key_share, outer_lines, relative_key,
+                                 voices_heard)
 from tunesmith.tokenizer import Controls
 
 
