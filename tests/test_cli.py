@@ -167,3 +167,19 @@ def test_the_adherence_lines_say_what_the_mood_was_judged_by():
     stuck = format_adherence({"stuck": {"measured": 6, "limit": 3, "pass": False}})
     assert stuck.split() == ["stuck", "6", "bars", "in", "a", "row", "mostly", "on", "2", "pitches", "FAIL", "(at",
                              "most", "3)"]
+    parts = format_adherence({"parts": {"requested": [0, 40, 42], "measured": {0: 4, 40: 0, 42: 1}, "limit": 3,
+                                        "pass": False}})
+    assert parts.split() == ["parts", "every", "part", "plays:", "the", "longest", "rest", "4", "bars", "FAIL", "(at",
+                             "most", "3)"]
+    outer = format_adherence({"voices": {"requested": 2, "measured": {"most": 2, "share": 0.99}, "pass": True,
+                                         "outer_of": 4}})
+    assert outer.endswith("pass (the outer voices of 4 written)")
+
+
+def test_styles_lists_what_a_model_can_be_asked_for(tiny_model, capsys):
+    main(["styles", "--model", str(tiny_model[0])])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{tiny_model[0]} knows") and "composers:" in printed and "genres:" in printed
+    assert "  bach " in printed and " pieces " in printed  # the tiny model's corpus: Bach chorales, counted
+    assert "'bach chorale'" in printed and "'hymn'" in printed  # the words that name the collection
+    assert "sad " in printed and "funeral" in printed and "meters it can write:" in printed and "4/4" in printed

@@ -38,6 +38,17 @@ def cmd_train(args) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def cmd_styles(args) -> None:
+    from tunesmith.generate import load
+    from tunesmith.prompt import styles_known
+
+    tok = load(args.model).tokenizer
+    print(f"{'the bundled model' if args.model is None else args.model} knows (training pieces, and the words that "
+          "name each in a prompt):")
+    print(styles_known(tok.controls, tok.meters))
+    print("\ne.g. tunesmith generate \"a nocturne in the style of Chopin\", or --style chopin --mood calm")
+
+
 def cmd_generate(args) -> None:
     from tunesmith.generate import GenerationOptions, load, save_generation, tokens_per_second
     from tunesmith.instruments import parse_instruments
@@ -235,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sample-rate", type=int, default=44100)
     audio_cli.add_generate_options(g)  # --prompt-audio, --format musicxml|mxl
     g.set_defaults(func=cmd_generate)
+
+    st = sub.add_parser("styles", help="the composers, collections, genres and moods a model can be asked for")
+    st.add_argument("--model", default=None, help="model folder (default: the bundled model)")
+    st.set_defaults(func=cmd_styles)
     audio_cli.add_commands(sub)  # render, transcribe
 
     x = sub.add_parser("export", help="copy a model with its weights in bf16/fp16 (how a model ships)")

@@ -13,6 +13,7 @@ naming the nearest styles it does know; nothing is silently substituted.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 
 from tunesmith import ops
@@ -248,8 +249,33 @@ def known_labels(vocab: ControlVocab) -> list[Label]:
     for genre in vocab.genres:  # and the title words filed under it ("ragtime" for "rag"; not "choral", which in
         #                             a prompt says "for choir")
         aliases = {w for w, g in TITLE_GENRES if g == genre} - set(vocab.genres) - {"choral"}
-        labels.append(Label("genre", genre, tuple(sorted({genre, genre + "s"} | aliases)), f"a {genre}"))
+        labels.append(Label("genre", genre, tuple(sorted({genre, _plural(genre)} | aliases)), f"a {genre}"))
     return labels
+
+
+def _plural(word: str) -> str:
+    return word + ("es" if word.endswith(("s", "ch", "sh", "x")) else "s")
+
+
+def styles_known(vocab: ControlVocab, meters: list[str]) -> str:
+    """What a model can be asked for, as lines for the terminal (`tunesmith styles`): every composer,
+    collection and genre with its training pieces and the words that name it, then the moods."""
+    pieces = {(family, label): sum(tally.values())
+              for family, table in vocab.instrumentation.items() for label, tally in table.items()}
+    lines = []
+    for family in ("composer", "collection", "genre"):
+        lines.append(f"{family}s:")
+        for lab in sorted((lab for lab in known_labels(vocab) if lab.field == family),
+                          key=lambda lab: -pieces.get((family, lab.value), 0)):
+            n = pieces.get((family, lab.value))
+            said = ", ".join(f"'{p}'" for p in lab.phrases if p not in (lab.value, _plural(lab.value)))
+            lines.append(f"  {lab.value:<18}{f'{n} pieces' if n else '':<13}{said}")
+    lines.append("moods (a tempo, and a mode when no key is asked):")
+    lines += [f"  {mood:<31}{', '.join(words)}" for mood, words in MOODS.items()]
+    text = "\n".join(textwrap.fill(line, 118, subsequent_indent=" " * 33) if line.startswith("  ") else line
+                     for line in lines)
+    return f"{text}\nmeters it can write:\n" + textwrap.fill(", ".join(meters), 118, initial_indent="  ",
+                                                              subsequent_indent="  ")
 
 
 def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], dict[str, str]]:
@@ -303,7 +329,8 @@ def _unknown_style_message(asked: str, labels: list[Label], composer: bool = Tru
         near = nearest_labels(f"{asked} music", named, 3)
     names = [f"{lab.value} ({lab.field})" for lab in near[:4]]
     return (f"this model does not know the style {asked!r} (no training pieces carry it). "
-            f"Nearest styles it knows: {', '.join(names)}. Ask for one of those, or leave the style out.")
+            f"Nearest styles it knows: {', '.join(names)}. Ask for one of those (`tunesmith styles` lists all it "
+            "knows), or leave the style out.")
 
 
 def nearest_labels(text: str, labels: list[Label], n: int = 3, fields=None) -> list[Label]:
