@@ -215,9 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mood", choices=["happy", "sad", "calm", "energetic"], help="checked through the mode and tempo")
     g.add_argument("--voices", type=int, default=None,
                    help="never more than this many notes sound together, and all of them for part of the piece "
-                        "(e.g. 4 for a four-part texture; the prompt's 'for four voices' sets it too)")
+                        "(e.g. 4 for a four-part texture; the prompt's 'for four voices' sets it too); 1-3 are the "
+                        "outer voices of four written")
     g.add_argument("--candidates", type=int, default=4,
-                   help="pieces tried until key, mood and voices measure as asked and the piece is not stuck in a loop")
+                   help="pieces tried until key, mood and voices measure as asked, the piece is not stuck in a loop "
+                        "and no part of an ensemble rests half of it")
     g.add_argument("--no-fix-key", action="store_true", help="never transpose a candidate into the asked key")
     g.add_argument("--no-typical", action="store_true",
                    help="leave a meter / tempo / instruments not asked to the model (default: those of one of the "
