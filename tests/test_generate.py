@@ -296,3 +296,15 @@ def test_bundled_model_redraws_an_ensemble_that_leaves_a_part_resting():
     assert reading.controls.instruments == (0, 40, 42)
     assert not first.report["parts"]["pass"] and first.report["parts"]["measured"][0] == 4
     assert kept.candidates == 2 and kept.report["parts"]["pass"] and max(kept.report["parts"]["measured"].values()) <= 3
+
+
+def test_between_candidates_passing_as_many_checks_the_asked_key_wins():
+    from tunesmith.generate import candidate_score
+
+    in_key_part_resting = {"key": {"pass": True}, "parts": {"pass": False}, "stuck": {"pass": True},
+                           "instruments": {"pass": False}}  # not a redrawn check: not counted
+    all_parts_wrong_key = {"key": {"pass": False}, "parts": {"pass": True}, "stuck": {"pass": True}}
+    assert candidate_score(in_key_part_resting) == (2, 1) and candidate_score(all_parts_wrong_key) == (2, 0)
+    assert candidate_score(in_key_part_resting) > candidate_score(all_parts_wrong_key)
+    stuck_in_key = {"key": {"pass": True}, "stuck": {"pass": False}, "parts": {"pass": False}}
+    assert candidate_score(all_parts_wrong_key) > candidate_score(stuck_in_key)  # more checks passing still wins

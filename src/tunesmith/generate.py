@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 REDRAWN = ("key", "mood", "mode", "stuck", "voices", "parts")  # the checks a failing candidate is drawn again
 #                                                                  for (the others are enforced while decoding)
+ASKED = ("key", "mood", "mode", "voices")  # of those, the ones the user asked for: between candidates passing as
+#                                            many checks, the one passing more of these is kept
 TOKENS_PER_BAR = 600  # token budget per requested bar: dense piano bars reach ~300 tokens; the budget only
 #                       stops a runaway, and a piece cut short by it fails its `bars` check rather than hiding it
 
@@ -187,13 +189,14 @@ class Model:
                 sampling: dict, text_embeds: torch.Tensor | None, prepared: dict,
                 written: tuple[int, ...] | None, salt: int = 0) -> Generation:
         """Sample k: up to `tries` candidates, each moved into the asked key when `fix_key` allows, the first
-        that passes the REDRAWN checks (else the one passing most) kept; written for `written` and voiced for the asked instruments.
+        that passes the REDRAWN checks (else the one passing most, and of those the one passing most ASKED
+        checks) kept; written for `written` and voiced for the asked instruments.
         `salt` > 0 draws other candidates from the same seed (a retry)."""
         sample = replace(asked, controls=replace(asked.controls, instruments=written)) if written else asked
         if sample.controls not in prepared:
             prepared[sample.controls] = self._prepare(sample, text_embeds is not None)
         prompt, n_controls, unconditional = prepared[sample.controls]
-        best, best_score, tried = None, -1, []
+        best, best_score, tried = None, (-1, -1), []
         for c in range(tries):
             torch.manual_seed(asked.seed + k + 1000 * c + 100_000 * salt)
             bias = asked.key_bias if asked.controls.key and c > 0 else 0.0  # the pull costs the music its accidentals
@@ -202,10 +205,10 @@ class Model:
             tried.append(gen.report["key"]["measured"] if "key" in gen.report else None)
             if asked.fix_key and asked.controls.key and not gen.report["key"]["pass"]:
                 gen = self._into_key(gen, len(prompt)) or gen  # right mode, other tonic: moved, not redrawn
-            checks = [gen.report[name]["pass"] for name in REDRAWN if name in gen.report]
-            if sum(checks) > best_score:
-                best, best_score = gen, sum(checks)
-            if all(checks):
+            score = candidate_score(gen.report)
+            if score > best_score:
+                best, best_score = gen, score
+            if all(gen.report[name]["pass"] for name in REDRAWN if name in gen.report):
                 break
         best.candidates = c + 1
         if "key" in best.report:
@@ -369,6 +372,13 @@ class Model:
                                       eos_token_id=tok.eos_id, use_cache=True, **sampling,
                                       **({"text_embeds": text_embeds} if text_embeds is not None else {}))
         return out[0, len(window):].tolist()
+
+
+def candidate_score(report: dict) -> tuple[int, int]:
+    """How a candidate ranks: the REDRAWN checks it passes, then the ASKED ones among them (a piece in the asked
+    key with a part resting beats one with every part playing in another key)."""
+    passed = [name for name in REDRAWN if name in report and report[name]["pass"]]
+    return len(passed), sum(name in ASKED for name in passed)
 
 
 def compose(text: str | None = None, model: Model | str | Path | None = None, *, num_samples: int = 1, seed: int = 0,
