@@ -37,12 +37,14 @@ COMPOSER_REFERENCE_SPLIT = "train"  # the validation split holds 0-3 pieces per 
 
 def asked_labels(folder: Path) -> list[tuple[str, str]]:
     """The (field, label) pairs a style folder's samples asked for, from their JSON: the collection and
-    the composer where both were asked ("in the style of Chopin": pianomidi and chopin)."""
+    the composer where both were asked ("in the style of Chopin": pianomidi and chopin). The first is the one
+    the folder is named for ("beethoven": his composer label before the piano-midi.de collection a "piano
+    sonata" also names), else the collection."""
     for path in sorted(folder.glob("*.json")):
         controls = json.loads(path.read_text()).get("controls", {})
         labels = [(field, controls[field]) for field in ("collection", "composer") if controls.get(field)]
         if labels:
-            return labels
+            return sorted(labels, key=lambda fl: fl[1] != folder.name.split("-")[0])  # stable: collection first
     raise SystemExit(f"{folder}: no sample JSON names a collection or composer")
 
 
