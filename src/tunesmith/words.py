@@ -150,14 +150,15 @@ TITLE_GENRES = (
 
 # Styles people ask for that the bundled model has no pieces of -> UnservableAsk naming the nearest it knows
 # (unless a model's own labels name them: one trained on jazz knows "jazz"). Not "latin" (a Latin mass is
-# Palestrina's), nor the ensembles "rock band" and "jazz trio", which name instruments.
+# Palestrina's), nor the ensembles "rock band" and "jazz trio", which name instruments, nor words for a use
+# ("a soundtrack", "cinematic"), which the music can serve in a style the model has.
 UNKNOWN_STYLES = (
     "jazz", "bebop", "swing", "big band", "blues", "boogie-woogie", "ragtime", "rock", "rock and roll",
     "rock 'n' roll", "metal", "heavy metal", "punk", "grunge", "indie", "emo", "hip hop", "hip-hop", "rap", "trap",
     "r&b", "rnb", "soul", "funk", "disco", "gospel", "techno", "house music", "trance", "edm", "dubstep",
     "drum and bass", "electronic music", "electronica", "synthwave", "chiptune", "lo-fi", "lofi", "ambient",
     "reggae", "reggaeton", "ska", "afrobeat", "country music", "country song", "bluegrass", "bossa nova", "samba",
-    "salsa", "tango", "flamenco", "k-pop", "j-pop", "film score", "soundtrack", "cinematic", "video game music",
+    "salsa", "tango", "flamenco", "k-pop", "j-pop", "film score", "video game music",
     "musical theatre", "musical theater", "broadway", "gregorian chant", "plainchant", "plainsong",
 )
 
