@@ -188,6 +188,16 @@ def test_forms_name_the_collection_that_has_them(text, collection, tempo):
         assert (r.controls.meter, r.controls.composer) == ("3/4", "chopin")
     if "sonata" in text:
         assert (r.controls.instruments, r.controls.composer) == ((0,), "mozart")
+    if collection == "pianomidi":  # a piano form is for the piano unless other instruments are named
+        assert r.controls.instruments == (0,)
+
+
+def test_a_piano_form_is_for_the_piano_unless_instruments_are_named():
+    r = read("a prelude in the style of Bach")  # not for the choir most of Bach's training pieces are
+    assert (r.controls.composer, r.controls.collection, r.controls.instruments) == ("bach", "pianomidi", (0,))
+    assert r.how["instruments"] == "the form 'prelude'"
+    assert read("a nocturne for strings").controls.instruments == (40, 41, 42)
+    assert read("a hymn").controls.instruments is None  # the chorales' own choir is drawn with the style
 
 
 def test_unknown_instrument_and_meter_and_style_flag():

@@ -21,8 +21,9 @@ from tunesmith.errors import TunesmithError
 from tunesmith.instruments import NAME_TO_PROGRAM, PIANO, usual_instruments
 from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
-from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FORM_TEMPO, FORM_WORDS, MOOD_MODE, MOOD_TEMPO, MOODS,
-                             NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES, composer_phrase)
+from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS, MOOD_MODE,
+                             MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES,
+                             composer_phrase)
 
 STYLE_MATCH = 0.5  # least cosine similarity for a style matched by meaning alone
 MOOD_MATCH = 0.5  # ... and for a mood
@@ -423,6 +424,10 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
 
     styles, style_how = _styles(text, low, labels)
     how.update(style_how)
+    form = _find_phrase(low, FORM_WORDS.get(styles.get("collection"), ()))
+    if form and not instruments and styles["collection"] in FORM_PROGRAMS:  # "a nocturne": a piano piece
+        instruments = FORM_PROGRAMS[styles["collection"]]
+        how["instruments"] = f"the form '{form[0][1]}'"
     if not styles and use_meaning:
         hit = _style_by_meaning(text, labels)
         if hit:

@@ -134,6 +134,9 @@ FORM_WORDS: dict[str, tuple[str, ...]] = {
                   "piano sonatas", "sonatina", "sonatinas", "bagatelle", "bagatelles", "prelude", "preludes"),
     "bach": ("chorale prelude", "chorale preludes"),  # an organ piece on a chorale tune, not a piano prelude
 }
+# ... and the instruments a form is written for, when none is named ("a prelude in the style of Bach" is for the
+# piano, not for the choir most of his training pieces are)
+FORM_PROGRAMS: dict[str, tuple[int, ...]] = {"pianomidi": (0,)}
 # ... and the forms whose name is a tempo (a tempo word or a BPM asked wins): piano-midi.de's two nocturnes run at
 # 42 and 54 BPM, where its piano pieces at large run from 20 to 210 (the forms' meters are in prompt._METER_WORDS)
 FORM_TEMPO: dict[str, float] = {"nocturne": 56, "nocturnes": 56}
