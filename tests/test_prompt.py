@@ -164,6 +164,9 @@ def test_unknown_genre_is_refused_not_ignored(text, named):
     assert f"'{named}'" in msg and "Nearest styles it knows" in msg
     near = msg.split("Nearest styles it knows: ")[1].split(". Ask")[0].split(", ")
     assert len(near) == 3 and all(n.endswith(("(genre)", "(collection)")) for n in near)  # no composer for a genre
+    first = {"jazz": "pianomidi (collection)", "rock": "pop909 (collection)", "blues": "pianomidi (collection)",
+             "techno": "pop909 (collection)", "bossa nova": "pianomidi (collection)", "gospel": "chorale (genre)"}
+    assert near[0] == first[named]  # words.UNKNOWN_STYLES: the styles to offer first
 
 
 def test_unknown_genre_words_a_model_knows_or_that_name_instruments():

@@ -290,7 +290,7 @@ def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], d
             found[lab.field], how[lab.field] = lab.value, f"'{phrase}' in the prompt"
     unknown = _unknown_style(low, phrase_to_label)
     if unknown:
-        raise UnservableAsk(_unknown_style_message(unknown, labels, composer=False))
+        raise UnservableAsk(_unknown_style_message(unknown, labels, composer=False, first=UNKNOWN_STYLES[unknown]))
     if "composer" not in found:
         asked = _asked_composer(text, low)
         known = {lab.value for lab in labels if lab.field == "composer"}
@@ -320,14 +320,17 @@ def _unknown_style(low: str, known_phrases) -> str | None:
     return None
 
 
-def _unknown_style_message(asked: str, labels: list[Label], composer: bool = True) -> str:
+def _unknown_style_message(asked: str, labels: list[Label], composer: bool = True, first: tuple[str, ...] = ()) -> str:
+    """The refusal, naming the nearest styles the model knows: for a genre, the labels in `first` it has
+    (UNKNOWN_STYLES: pop for rock), then the nearest by meaning."""
     if composer:
         near = nearest_labels(f"music by the composer {asked}", labels, 3, fields=("composer",))
         near += [n for n in nearest_labels(f"music by {asked}", labels, 3) if n not in near]
     else:  # a genre: among the genres and the collections people name (not a composer's own collection)
         named = [lab for lab in labels
                  if lab.field == "genre" or (lab.field == "collection" and lab.value in COLLECTION_WORDS)]
-        near = nearest_labels(f"{asked} music", named, 3)
+        near = [lab for value in first for lab in named if lab.value == value][:3]
+        near += [n for n in nearest_labels(f"{asked} music", named, 3) if n not in near][: 3 - len(near)]
     names = [f"{lab.value} ({lab.field})" for lab in near[:4]]
     return (f"this model does not know the style {asked!r} (no training pieces carry it). "
             f"Nearest styles it knows: {', '.join(names)}. Ask for one of those (`tunesmith styles` lists all it "

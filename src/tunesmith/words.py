@@ -155,15 +155,18 @@ TITLE_GENRES = (
 # (unless a model's own labels name them: one trained on jazz knows "jazz"). Not "latin" (a Latin mass is
 # Palestrina's), nor the ensembles "rock band" and "jazz trio", which name instruments, nor words for a use
 # ("a soundtrack", "cinematic"), which the music can serve in a style the model has.
-UNKNOWN_STYLES = (
-    "jazz", "bebop", "swing", "big band", "blues", "boogie-woogie", "ragtime", "rock", "rock and roll",
-    "rock 'n' roll", "metal", "heavy metal", "punk", "grunge", "indie", "emo", "hip hop", "hip-hop", "rap", "trap",
-    "r&b", "rnb", "soul", "funk", "disco", "gospel", "techno", "house music", "trance", "edm", "dubstep",
-    "drum and bass", "electronic music", "electronica", "synthwave", "chiptune", "lo-fi", "lofi", "ambient",
-    "reggae", "reggaeton", "ska", "afrobeat", "country music", "country song", "bluegrass", "bossa nova", "samba",
-    "salsa", "tango", "flamenco", "k-pop", "j-pop", "film score", "video game music",
-    "musical theatre", "musical theater", "broadway", "gregorian chant", "plainchant", "plainsong",
-)
+_POP, _PIANO, _FOLK = ("pop909", "pianomidi"), ("pianomidi", "pop909"), ("folk song", "folk tune", "pop909")
+UNKNOWN_STYLES: dict[str, tuple[str, ...]] = {  # -> the labels (collections, genres) to offer first, if known
+    **dict.fromkeys(("jazz", "bebop", "swing", "big band", "blues", "boogie-woogie", "ragtime", "bossa nova"), _PIANO),
+    **dict.fromkeys(("rock", "rock and roll", "rock 'n' roll", "metal", "heavy metal", "punk", "grunge", "indie", "emo",
+                     "hip hop", "hip-hop", "rap", "trap", "r&b", "rnb", "soul", "funk", "disco", "techno",
+                     "house music", "trance", "edm", "dubstep", "drum and bass", "electronic music", "electronica",
+                     "synthwave", "chiptune", "lo-fi", "lofi", "ambient", "reggae", "reggaeton", "ska", "afrobeat",
+                     "k-pop", "j-pop", "musical theatre", "musical theater", "broadway", "video game music"), _POP),
+    **dict.fromkeys(("country music", "country song", "bluegrass", "samba", "salsa", "tango", "flamenco"), _FOLK),
+    "gospel": ("chorale", "bach"), "film score": _PIANO,
+    **dict.fromkeys(("gregorian chant", "plainchant", "plainsong"), ("palestrina", "trecento")),
+}
 
 COMPOSER_NAMES: dict[str, str] = {  # slug -> how people write it
     "bach": "J. S. Bach", "schumann_clara": "Clara Schumann", "schumann": "Robert Schumann",
