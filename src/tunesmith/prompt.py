@@ -280,7 +280,8 @@ def styles_known(vocab: ControlVocab, meters: list[str]) -> str:
 
 
 def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], dict[str, str]]:
-    """Styles named outright: {field: label}, {field: how}. Raises UnservableAsk for named unknown composers."""
+    """Styles named outright: {field: label}, {field: how}. Raises UnservableAsk for a named composer or style
+    (words.UNKNOWN_STYLES) the model has no pieces of."""
     found: dict[str, str] = {}
     how: dict[str, str] = {}
     phrase_to_label = {p: lab for lab in labels for p in lab.phrases}
