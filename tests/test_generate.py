@@ -308,3 +308,14 @@ def test_between_candidates_passing_as_many_checks_the_asked_key_wins():
     assert candidate_score(in_key_part_resting) > candidate_score(all_parts_wrong_key)
     stuck_in_key = {"key": {"pass": True}, "stuck": {"pass": False}, "parts": {"pass": False}}
     assert candidate_score(all_parts_wrong_key) > candidate_score(stuck_in_key)  # more checks passing still wins
+
+
+def test_a_part_that_never_plays_is_not_drawn_again():
+    """An instrument asked that never plays is the voicing's (fewer voices than instruments), not the sampler's:
+    the instruments check fails, and the `parts` check no longer draws four candidates for nothing."""
+    from tunesmith.generate import candidate_score, redrawn_checks
+
+    orchestra = {"instruments": {"pass": False}, "parts": {"pass": False}, "stuck": {"pass": True}}
+    assert redrawn_checks(orchestra) == {"stuck": True} and candidate_score(orchestra) == (1, 0)
+    trio = {"instruments": {"pass": True}, "parts": {"pass": False}, "stuck": {"pass": True}}
+    assert redrawn_checks(trio) == {"stuck": True, "parts": False}

@@ -208,7 +208,7 @@ class Model:
             score = candidate_score(gen.report)
             if score > best_score:
                 best, best_score = gen, score
-            if all(gen.report[name]["pass"] for name in REDRAWN if name in gen.report):
+            if all(redrawn_checks(gen.report).values()):
                 break
         best.candidates = c + 1
         if "key" in best.report:
@@ -374,10 +374,18 @@ class Model:
         return out[0, len(window):].tolist()
 
 
+def redrawn_checks(report: dict) -> dict[str, bool]:
+    """The REDRAWN checks of a report, pass or fail. Not `parts` when an instrument asked never plays: the
+    voicing has fewer voices than instruments ("a chorale for orchestra": 4 voices, 11 instruments), which
+    drawing again does not change (the instruments check says so, and a melody style is retried in parts)."""
+    silent = not report.get("instruments", {}).get("pass", True)
+    return {name: report[name]["pass"] for name in REDRAWN if name in report and not (name == "parts" and silent)}
+
+
 def candidate_score(report: dict) -> tuple[int, int]:
     """How a candidate ranks: the REDRAWN checks it passes, then the ASKED ones among them (a piece in the asked
     key with a part resting beats one with every part playing in another key)."""
-    passed = [name for name in REDRAWN if name in report and report[name]["pass"]]
+    passed = [name for name, ok in redrawn_checks(report).items() if ok]
     return len(passed), sum(name in ASKED for name in passed)
 
 
