@@ -137,7 +137,8 @@ class Model:
 
         Meter, tempo, instruments and bars are enforced while decoding (tunesmith.constraints). The key
         and mood are steered by conditioning, then measured (music21), and every piece is checked for a
-        sampler's loop (adherence.longest_stuck_run) and, with voices asked, for its texture: up to
+        sampler's loop (adherence.longest_stuck_run), for an ensemble's resting parts (adherence.longest_silence)
+        and, with voices asked, for its texture: up to
         `opts.candidates` pieces are tried per sample and the first that passes these checks (else the
         best) is kept; with `fix_key` a candidate in
         the right mode but on another tonic is transposed into the asked key (its report says so) rather

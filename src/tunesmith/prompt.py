@@ -263,10 +263,10 @@ def styles_known(vocab: ControlVocab, meters: list[str]) -> str:
     collection and genre with its training pieces and the words that name it, then the moods."""
     pieces = {(family, label): sum(tally.values())
               for family, table in vocab.instrumentation.items() for label, tally in table.items()}
-    lines = []
+    lines, labels = [], known_labels(vocab)
     for family in ("composer", "collection", "genre"):
         lines.append(f"{family}s:")
-        for lab in sorted((lab for lab in known_labels(vocab) if lab.field == family),
+        for lab in sorted((lab for lab in labels if lab.field == family),
                           key=lambda lab: -pieces.get((family, lab.value), 0)):
             n = pieces.get((family, lab.value))
             said = ", ".join(f"'{p}'" for p in lab.phrases if p not in (lab.value, _plural(lab.value)))
