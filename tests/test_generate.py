@@ -5,10 +5,12 @@ import soundfile
 import symusic
 
 import tunesmith
+from tunesmith import words
 from conftest import corpus_score
 from tunesmith.adherence import all_pass
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.generate import GenerationOptions, save_generation
+from tunesmith.instruments import playable, program_name
 from tunesmith.tokenizer import Controls
 
 
@@ -190,6 +192,21 @@ def test_bundled_model_writes_a_melody_style_in_parts_for_an_ensemble():
     score = symusic.Score.from_midi(gen.score.dumps_midi())
     mean = {t.program: sum(n.pitch for n in t.notes) / t.note_num() for t in score.tracks if t.note_num()}
     assert set(mean) == {56, 57, 58, 60} and mean[56] > mean[58] and mean[57] > mean[58], mean
+
+
+def test_bundled_model_voices_a_chorale_for_orchestra_with_every_part_playing_in_its_range():
+    """Four voices for eleven instruments: the parts that have no voice of their own double one (the report names
+    them), so none rests, and each plays within its instrument's range (by octaves where a line lies outside it)."""
+    orchestra = words.ENSEMBLES["orchestra"]
+    gen = tunesmith.load().generate(GenerationOptions(controls=Controls(genre="chorale", instruments=orchestra),
+                                                      bars=4, seed=0))[0]
+    row = gen.report["instruments"]
+    assert row["pass"] and gen.report["parts"]["pass"] and row["written_as"] == [52], row
+    assert 0 < len(row["doubling"]) < len(orchestra) - 3, row  # the four voices each have an instrument of their own
+    score = symusic.Score.from_midi(gen.score.dumps_midi())
+    for track in score.tracks:
+        low, high = playable(track.program)
+        assert all(low <= n.pitch <= high for n in track.notes), program_name(track.program)
 
 
 def test_bundled_model_pop_song_with_drums_keeps_its_piano_and_says_why_no_drums():

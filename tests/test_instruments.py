@@ -4,8 +4,8 @@ import pytest
 
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
-from tunesmith.adherence import voices_heard
-from tunesmith.instruments import (DRUMS, keep_outer_voices, native_voicing, parse_instruments, program_name,
+from tunesmith.adherence import longest_silence, voices_heard
+from tunesmith.instruments import (DRUMS, keep_outer_voices, native_voicing, parse_instruments, playable, program_name,
                                    voice_by_register)
 from tunesmith.tokenizer import Controls
 
@@ -44,11 +44,13 @@ def test_native_voicing(controls, written):
 
 def test_voice_by_register_shares_a_real_chorale_among_strings():
     """bwv66.6's four voices for violin, viola and cello: the soprano on the violin, the bass on the cello,
-    every note kept once, the meter and tempo untouched."""
+    every note kept at its pitch (once: a unison of two voices on one instrument is one note), the meter and
+    tempo untouched."""
     chorale = corpus_score("bach/bwv66.6")
     voiced = voice_by_register(chorale, (42, 40, 41))
     assert [t.program for t in voiced.tracks] == [40, 41, 42]  # high to low, whatever order they were asked in
-    assert voiced.note_num() == chorale.note_num() and len(voiced.time_signatures) == len(chorale.time_signatures)
+    assert {n for t in voiced.tracks for n in _notes(t)} == {n for t in chorale.tracks for n in _notes(t)}
+    assert chorale.note_num() - 1 == voiced.note_num() and len(voiced.time_signatures) == len(chorale.time_signatures)
     part = {}
     for track in voiced.tracks:
         for n in track.notes:
@@ -63,7 +65,10 @@ def test_voice_by_register_shares_a_real_chorale_among_strings():
     with_drums.tracks.append(drums)
     one = voice_by_register(with_drums, (110,))
     assert sorted((t.is_drum, t.program) for t in one.tracks) == [(False, 110), (True, 0)]
-    assert one.note_num() == with_drums.note_num()  # the drum track is kept, not shared out
+    kept = [t for t in one.tracks if t.is_drum]
+    assert _notes(kept[0]) == _notes(drums)  # the drum track is kept, not shared out
+    fiddle = [n.pitch for t in one.tracks if not t.is_drum for n in t.notes]
+    assert min(fiddle) >= 55  # the bass moved up by octaves into the fiddle's range (G3 up)
 
 
 def _notes(track):
@@ -96,3 +101,24 @@ def test_keep_outer_voices_never_sounds_more_than_asked_in_polyphony():
         assert max(heard) == voices and heard[voices] > 0.8
         kept = [t.note_num() for t in thin.tracks]
         assert kept[0] >= 0.9 * agnus.tracks[0].note_num() and kept[-1] >= 0.8 * agnus.tracks[-1].note_num()
+
+
+def test_voice_by_register_doubles_a_thin_texture_so_no_part_is_idle():
+    """bwv66.6's soprano and bass for a brass quartet: trumpet and horn double the soprano, trombone and tuba the
+    bass, each part within its instrument's range (the tuba's bass an octave down where it lies above it), and
+    no part rests while the others play. With double=False (N voices asked) each note is played once."""
+    outer = keep_outer_voices(corpus_score("bach/bwv66.6"), 2)
+    parts = {t.name: _notes(t) for t in outer.tracks if t.note_num()}
+    voiced = {t.program: t for t in voice_by_register(outer, (56, 57, 58, 60)).tracks}
+    assert [p for p in voiced] == [56, 60, 57, 58]  # trumpet, horn, trombone, tuba: high to low
+    assert _notes(voiced[56]) == _notes(voiced[60]) == parts["Soprano"]  # in their range: at pitch
+    onsets = [[t for t, _ in notes] for notes in (_notes(voiced[57]), _notes(voiced[58]), parts["Bass"])]
+    assert onsets[0] == onsets[1] == onsets[2]
+    for program, track in voiced.items():
+        low, high = playable(program)
+        assert all(low <= n.pitch <= high for n in track.notes), program_name(program)
+    assert any(b > t for (_, b), (_, t) in zip(parts["Bass"], _notes(voiced[58])))  # moved down, by octaves
+    assert all((b - t) % 12 == 0 for (_, b), (_, t) in zip(parts["Bass"], _notes(voiced[58])))
+    assert set(longest_silence(voice_by_register(outer, (56, 57, 58, 60))).values()) == {0}
+    once = voice_by_register(outer, (56, 57, 58, 60), double=False)
+    assert once.note_num() == outer.note_num() and voices_heard(once) == {2: 1.0}

@@ -166,25 +166,32 @@ class Model:
             #                                         instruments where unasked
             run, t0 = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared), time.time()
             best = self._sample(*run, written)
-            silent = self._ensemble_left_silent(best, written)
-            for retry in range((1 if deterministic else max(1, opts.candidates)) if silent else 0):
+            thin = self._fewer_voices_than_parts(best, written)
+            for retry in range((1 if deterministic else max(1, opts.candidates)) if thin else 0):
                 # fewer voices than the ensemble asked (folk styles are melodies): parts, written for choir
                 parts = self._sample(*run, (CHOIR,), salt=retry + 1)
-                if len(parts.report["instruments"]["measured"]) > len(best.report["instruments"]["measured"]):
+                if self._own_parts(parts) > self._own_parts(best):
                     parts.report["instruments"]["written_why"] = "in parts: the first try had fewer voices"
                     best = parts
-                if best.report["instruments"]["pass"]:
+                if not self._fewer_voices_than_parts(best, None):
                     break
             best.seconds = time.time() - t0
             results.append(best)
         return results
 
     @staticmethod
-    def _ensemble_left_silent(gen: Generation, written: tuple[int, ...] | None) -> bool:
-        """Whether a piece for two or more pitched instruments left one silent, not already written in parts."""
+    def _own_parts(gen: Generation) -> int:
+        """How many of the instruments play a line of their own (not silent, not doubling another's)."""
+        row = gen.report["instruments"]
+        return len([p for p in row["measured"] if p != DRUMS and p not in row.get("doubling", ())])
+
+    @staticmethod
+    def _fewer_voices_than_parts(gen: Generation, written: tuple[int, ...] | None) -> bool:
+        """Whether a piece for two or more pitched instruments left one silent or only doubling another's line,
+        not already written in parts."""
         row = gen.report.get("instruments")
         pitched = [p for p in (row or {}).get("requested", []) if p != DRUMS]
-        return bool(row) and len(pitched) >= 2 and written != (CHOIR,) and not row["pass"]
+        return bool(row) and len(pitched) >= 2 and written != (CHOIR,) and (not row["pass"] or bool(row.get("doubling")))
 
     def _sample(self, asked: GenerationOptions, chosen: dict[str, str], k: int, tries: int, budget: int,
                 sampling: dict, text_embeds: torch.Tensor | None, prepared: dict,
@@ -264,8 +271,13 @@ class Model:
         outer = opts.voices is not None and opts.written_voices > opts.voices
         if outer:  # "a chorale for two voices": the soprano and bass of the four the model wrote
             score = keep_outer_voices(score, opts.voices)
+        doubled = []
         if written or shared:
-            score = voice_by_register(score, pitched)
+            double = opts.voices is None  # N voices asked stay N
+            if double:  # the parts that play only another's line: the piece has fewer voices than instruments
+                alone = measure_programs(voice_by_register(score, pitched, double=False))
+                doubled = [p for p in pitched if p not in alone]
+            score = voice_by_register(score, pitched, double=double)
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)
@@ -278,6 +290,8 @@ class Model:
             gen.report["instruments"]["written_as"] = list(written)
         if shared:
             gen.report["instruments"]["shared_by_register"] = True  # the model had left one silent
+        if doubled:
+            gen.report["instruments"]["doubling"] = doubled
         if DRUMS in (opts.controls.instruments or ()) and not gen.report["instruments"]["pass"]:
             tallies = self.tokenizer.controls.instrumentation.get("collection", {}).values()
             gen.report["instruments"]["drum_pieces_in_training"] = sum(

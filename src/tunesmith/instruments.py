@@ -72,6 +72,17 @@ REGISTER: dict[int, int] = {
     72: 86, 73: 76, 74: 74, 110: 74,  # piccolo, flute, recorder, fiddle
 }
 FAMILY_REGISTER = [60, 72, 60, 55, 36, 60, 60, 60, 66, 74, 62, 60, 60, 60, 62, 60]  # programs 0-7, 8-15, ...
+# Practical range (lowest, highest MIDI pitch) of the common instruments, as orchestration books give them
+# (sounding pitch); any other program takes its register +- 18 semitones.
+RANGE: dict[int, tuple[int, int]] = {
+    0: (21, 108), 6: (29, 89), 8: (60, 108), 11: (53, 89), 12: (45, 96), 19: (24, 96), 21: (41, 89), 22: (60, 96),
+    24: (40, 86), 25: (40, 86), 32: (28, 67), 33: (28, 67), 46: (24, 103), 48: (28, 96), 52: (40, 81),
+    40: (55, 100), 41: (48, 88), 42: (36, 76), 43: (28, 67), 47: (38, 57),  # strings, timpani
+    56: (54, 82), 57: (40, 72), 58: (28, 58), 60: (41, 77), 61: (40, 82),  # trumpet, trombone, tuba, horn, brass
+    64: (56, 87), 65: (49, 81), 66: (44, 76), 67: (36, 69),  # soprano, alto, tenor, baritone saxophones
+    68: (58, 91), 69: (52, 81), 70: (34, 72), 71: (50, 89), 72: (74, 102), 73: (60, 96), 74: (72, 98),
+    109: (67, 81), 110: (55, 100),  # bagpipe, fiddle
+}
 
 
 STYLE_SHARE = 0.05  # of a style's training pieces an instrument must play in to be part of the style
@@ -123,12 +134,45 @@ def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
     return (int(usual),)
 
 
-def voice_by_register(score, programs: tuple[int, ...]):
+def playable(program: int) -> tuple[int, int]:
+    """The lowest and highest pitch a part for a GM program should take (its practical range)."""
+    return RANGE.get(program, (register(program) - 18, register(program) + 18))
+
+
+def into_range(pitch: np.ndarray, program: int) -> np.ndarray:
+    """Pitches moved by whole octaves, the fewest that bring each into the program's playable range:
+    the tuba's copy of a melody at C5 sounds at C3 (a range narrower than an octave is left alone)."""
+    low, high = playable(program)
+    if high - low < 11:
+        return pitch
+    pitch = np.asarray(pitch, dtype=int)
+    up = np.maximum(-((pitch - low) // 12), 0)  # octaves up that clear the floor
+    down = np.maximum(-((high - pitch) // 12), 0)  # octaves down that clear the ceiling
+    return pitch + 12 * up - 12 * down
+
+
+def _parts(rank: int, m: int, n: int, double: bool = True) -> list[int]:
+    """Which of n instruments (0 = highest) play the note ranked `rank` (0 = highest) of m sounding together.
+    With as many notes as instruments or more, one instrument: by rank, the lowest note to the lowest
+    instrument. With fewer, the instruments are spread over the notes high to low, so each note has one
+    or more (doubling) and none is idle: four brass on a melody and its bass are trumpet and horn on the
+    melody, trombone and tuba on the bass. With `double=False`, always one instrument."""
+    if m >= n or not double:
+        lowest = m > 1 and rank == m - 1  # the bass line: the lowest instrument
+        return [n - 1 if lowest else min(n - 1, rank * n // m)]
+    return [k for k in range(n) if (round(k * (m - 1) / (n - 1)) if m > 1 else 0) == rank]
+
+
+def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     """One track per asked program, the notes of `score` shared among them by register: each note goes
     by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
     lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
-    highest instrument, the next to the middle one and the bass to the lowest. A symusic Score with the
-    same notes (drum tracks kept as they are), tempos and time signatures. `score` is in ticks."""
+    highest instrument, the next to the middle one and the bass to the lowest. Where fewer notes sound
+    than there are instruments, each note is doubled on the instruments nearest its rank (`_parts`), so no
+    part falls silent while others play (not with `double=False`, which keeps every note once: a texture
+    of N voices asked stays N). Each part is moved by octaves into its instrument's playable range
+    (`into_range`). A symusic Score with the same tempos and time signatures (drum tracks kept as they
+    are); `score` is in ticks."""
     order = sorted(programs, key=register, reverse=True)
     arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
     out = score.copy()
@@ -140,20 +184,23 @@ def voice_by_register(score, programs: tuple[int, ...]):
         return out
     notes = {k: np.concatenate([a[k] for a in arrays]) for k in ("time", "duration", "pitch", "velocity")}
     start, end, pitch = notes["time"], notes["time"] + notes["duration"], notes["pitch"]
-    part = np.zeros(len(start), dtype=int)
+    n = len(order)
+    plays = np.zeros((n, len(start)), dtype=bool)  # plays[k, i]: instrument k plays note i
     index = np.arange(len(start))
     for i in range(len(start)):
         sounding = ((start <= start[i]) & (end > start[i])) | (index == i)  # itself too, even if 0 long
         # 0 = the highest note sounding; of a unison, one note goes to each part
         rank = int((pitch[sounding] > pitch[i]).sum() + ((pitch[sounding] == pitch[i]) & (index[sounding] < i)).sum())
-        m = int(sounding.sum())
-        lowest = m > 1 and rank == m - 1  # the bass line: the lowest instrument
-        part[i] = len(order) - 1 if lowest else min(len(order) - 1, rank * len(order) // m)
+        plays[_parts(rank, int(sounding.sum()), n, double), i] = True
     for k, program in enumerate(order):
-        mine = part == k
+        mine = index[plays[k]]
+        moved = into_range(pitch[mine], program)
+        # a note moved onto one this part already plays at the same onset is played once
+        _, first = np.unique(np.stack([start[mine], moved]), axis=1, return_index=True)
+        keep = np.sort(first)
         track = symusic.Track(name="", program=int(program), is_drum=False, ttype="tick")
-        track.notes = symusic.Note.from_numpy(time=start[mine], duration=notes["duration"][mine],
-                                              pitch=pitch[mine], velocity=notes["velocity"][mine])
+        track.notes = symusic.Note.from_numpy(time=start[mine][keep], duration=notes["duration"][mine][keep],
+                                              pitch=moved[keep].astype(np.int8), velocity=notes["velocity"][mine][keep])
         out.tracks.append(track)
     return out
 
