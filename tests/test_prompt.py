@@ -183,7 +183,8 @@ def test_unknown_genre_words_a_model_knows_or_that_name_instruments():
     ("a romantic nocturne", "pianomidi", 56.0), ("a nocturne at 80 bpm", "pianomidi", 80.0),
     ("a mazurka in the style of Chopin", "pianomidi", None), ("an etude", "pianomidi", None),
     ("a piano sonata in the style of Mozart", "pianomidi", None), ("a hymn in G major", "bach", None),
-    ("an organ chorale prelude", "bach", None)])
+    ("an organ chorale prelude", "bach", None), ("a fugue in the style of Bach", "pianomidi", None),
+    ("a song without words", "pianomidi", None), ("a rhapsody", "pianomidi", None)])
 def test_forms_name_the_collection_that_has_them(text, collection, tempo):
     r = read(text)
     assert (r.controls.collection, r.controls.tempo) == (collection, tempo)

@@ -131,7 +131,12 @@ COLLECTION_WORDS: dict[str, tuple[str, ...]] = {
 FORM_WORDS: dict[str, tuple[str, ...]] = {
     "pianomidi": ("nocturne", "nocturnes", "mazurka", "mazurkas", "polonaise", "polonaises", "etude", "etudes",
                   "étude", "études", "impromptu", "impromptus", "ballade", "ballades", "piano sonata",
-                  "piano sonatas", "sonatina", "sonatinas", "bagatelle", "bagatelles", "prelude", "preludes"),
+                  "piano sonatas", "sonatina", "sonatinas", "bagatelle", "bagatelles", "prelude", "preludes",
+                  # Bach's three preludes and fugues, Liszt's and Brahms's rhapsodies, Brahms's intermezzi,
+                  # Mendelssohn's songs without words, Chopin's and Schubert's fantasies, Chopin's scherzo
+                  "fugue", "fugues", "prelude and fugue", "invention", "inventions", "toccata", "toccatas",
+                  "rhapsody", "rhapsodies", "intermezzo", "intermezzi", "song without words", "songs without words",
+                  "fantasia", "fantasy", "fantasie", "fantaisie", "scherzo", "scherzi"),
     "bach": ("chorale prelude", "chorale preludes"),  # an organ piece on a chorale tune, not a piano prelude
 }
 # ... and the instruments a form is written for, when none is named ("a prelude in the style of Bach" is for the
