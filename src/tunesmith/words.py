@@ -133,7 +133,8 @@ FORM_WORDS: dict[str, tuple[str, ...]] = {
                   "étude", "études", "impromptu", "impromptus", "ballade", "ballades", "piano sonata",
                   "piano sonatas", "sonatina", "sonatinas", "bagatelle", "bagatelles", "prelude", "preludes",
                   # Bach's three preludes and fugues, Liszt's and Brahms's rhapsodies, Brahms's intermezzi,
-                  # Mendelssohn's songs without words, Chopin's and Schubert's fantasies, Chopin's scherzo
+                  # Mendelssohn's songs without words, Chopin's and Schubert's fantasies, Chopin's scherzo; the
+                  # toccata and the invention, keyboard forms it has none of, are nearest its Bach
                   "fugue", "fugues", "prelude and fugue", "invention", "inventions", "toccata", "toccatas",
                   "rhapsody", "rhapsodies", "intermezzo", "intermezzi", "song without words", "songs without words",
                   "fantasia", "fantasy", "fantasie", "fantaisie", "scherzo", "scherzi"),
