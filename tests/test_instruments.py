@@ -5,8 +5,8 @@ import pytest
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
 from tunesmith.adherence import longest_silence, voices_heard
-from tunesmith.instruments import (DRUMS, keep_outer_voices, native_voicing, parse_instruments, playable, program_name,
-                                   voice_by_register)
+from tunesmith.instruments import (DRUMS, doubling_parts, doubling_roles, keep_outer_voices, native_voicing,
+                                   parse_instruments, playable, program_name, register, voice_by_register)
 from tunesmith.tokenizer import Controls
 
 PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
@@ -104,21 +104,37 @@ def test_keep_outer_voices_never_sounds_more_than_asked_in_polyphony():
 
 
 def test_voice_by_register_doubles_a_thin_texture_so_no_part_is_idle():
-    """bwv66.6's soprano and bass for a brass quartet: trumpet and horn double the soprano, trombone and tuba the
-    bass, each part within its instrument's range (the tuba's bass an octave down where it lies above it), and
-    no part rests while the others play. With double=False (N voices asked) each note is played once."""
+    """bwv66.6's soprano and bass for a brass quartet: the trumpet plays the soprano and the trombone the bass;
+    the horn, nearer the bass than the soprano, doubles it, and the tuba doubles it an octave down; each part
+    within its instrument's range, and no part rests while the others play. With double=False (N voices asked)
+    each note is played once."""
     outer = keep_outer_voices(corpus_score("bach/bwv66.6"), 2)
     parts = {t.name: _notes(t) for t in outer.tracks if t.note_num()}
     voiced = {t.program: t for t in voice_by_register(outer, (56, 57, 58, 60)).tracks}
     assert [p for p in voiced] == [56, 60, 57, 58]  # trumpet, horn, trombone, tuba: high to low
-    assert _notes(voiced[56]) == _notes(voiced[60]) == parts["Soprano"]  # in their range: at pitch
-    onsets = [[t for t, _ in notes] for notes in (_notes(voiced[57]), _notes(voiced[58]), parts["Bass"])]
-    assert onsets[0] == onsets[1] == onsets[2]
+    assert _notes(voiced[56]) == parts["Soprano"] and _notes(voiced[57]) == _notes(voiced[60]) == parts["Bass"]
     for program, track in voiced.items():
         low, high = playable(program)
         assert all(low <= n.pitch <= high for n in track.notes), program_name(program)
-    assert any(b > t for (_, b), (_, t) in zip(parts["Bass"], _notes(voiced[58])))  # moved down, by octaves
-    assert all((b - t) % 12 == 0 for (_, b), (_, t) in zip(parts["Bass"], _notes(voiced[58])))
-    assert set(longest_silence(voice_by_register(outer, (56, 57, 58, 60))).values()) == {0}
+    tuba = [(t, b - p) for (t, b), (_, p) in zip(parts["Bass"], _notes(voiced[58]))]
+    assert [t for t, _ in tuba] == [t for t, _ in parts["Bass"]] and {d for _, d in tuba} <= {12, 24}
+    assert sum(d == 12 for _, d in tuba) > 0.9 * len(tuba)  # the line an octave down, lower only below the range
+    brass = voice_by_register(outer, (56, 57, 58, 60))
+    assert set(longest_silence(brass).values()) == {0}
+    assert len(doubling_parts(brass)) == 2 and 56 not in doubling_parts(brass)  # one of the three owns the bass
+    assert doubling_parts(outer) == doubling_parts(corpus_score("bach/bwv66.6")) == []  # real voices: their own
     once = voice_by_register(outer, (56, 57, 58, 60), double=False)
     assert once.note_num() == outer.note_num() and voices_heard(once) == {2: 1.0}
+
+
+@pytest.mark.parametrize("voices, programs, roles", [
+    # four voices for an orchestra: the low instruments on the bass, the contrabass an octave below the cello
+    ([71, 66, 60, 52], (40, 41, 42, 43, 47, 56, 60, 68, 70, 71, 73),
+     [[(56, 0), (40, 0), (73, 0), (68, 0)], [(71, 0)], [(41, 0), (60, 0)], [(42, 0), (70, 0), (47, 0), (43, -1)]]),
+    # a melody for brass: the trumpet at pitch, the others in octaves below
+    ([70], (56, 57, 58, 60), [[(56, 0), (60, -1), (57, -1), (58, -2)]]),
+])
+def test_doubling_roles_follow_each_instruments_register(voices, programs, roles):
+    order = sorted(programs, key=register, reverse=True)
+    got = doubling_roles(voices, [register(p) for p in order])
+    assert [[(order[k], octaves) for k, octaves in players] for players in got] == roles

@@ -17,7 +17,8 @@ from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
-from tunesmith.instruments import CHOIR, DRUMS, keep_outer_voices, native_voicing, voice_by_register
+from tunesmith.instruments import (CHOIR, DRUMS, doubling_parts, keep_outer_voices, native_voicing,
+                                   voice_by_register)
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights, model_folder
 from tunesmith.ops import HAND_SPAN, MAX_VOICES
 from tunesmith.tokenizer import Controls, Tokenizer
@@ -273,11 +274,8 @@ class Model:
             score = keep_outer_voices(score, opts.voices)
         doubled = []
         if written or shared:
-            double = opts.voices is None  # N voices asked stay N
-            if double:  # the parts that play only another's line: the piece has fewer voices than instruments
-                alone = measure_programs(voice_by_register(score, pitched, double=False))
-                doubled = [p for p in pitched if p not in alone]
-            score = voice_by_register(score, pitched, double=double)
+            score = voice_by_register(score, pitched, double=opts.voices is None)  # N voices asked stay N
+            doubled = doubling_parts(score)  # the piece has fewer voices than instruments
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)

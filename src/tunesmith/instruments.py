@@ -151,16 +151,31 @@ def into_range(pitch: np.ndarray, program: int) -> np.ndarray:
     return pitch + 12 * up - 12 * down
 
 
-def _parts(rank: int, m: int, n: int, double: bool = True) -> list[int]:
-    """Which of n instruments (0 = highest) play the note ranked `rank` (0 = highest) of m sounding together.
-    With as many notes as instruments or more, one instrument: by rank, the lowest note to the lowest
-    instrument. With fewer, the instruments are spread over the notes high to low, so each note has one
-    or more (doubling) and none is idle: four brass on a melody and its bass are trumpet and horn on the
-    melody, trombone and tuba on the bass. With `double=False`, always one instrument."""
-    if m >= n or not double:
-        lowest = m > 1 and rank == m - 1  # the bass line: the lowest instrument
-        return [n - 1 if lowest else min(n - 1, rank * n // m)]
-    return [k for k in range(n) if (round(k * (m - 1) / (n - 1)) if m > 1 else 0) == rank]
+def _one_part(rank: int, m: int, n: int) -> int:
+    """The one instrument of n (0 = highest) for the note ranked `rank` (0 = highest) of m sounding together,
+    with as many notes as instruments or more: by rank, and the lowest note to the lowest instrument."""
+    lowest = m > 1 and rank == m - 1  # the bass line: the lowest instrument
+    return n - 1 if lowest else min(n - 1, rank * n // m)
+
+
+def doubling_roles(voices: list[float], registers: list[int]) -> list[list[tuple[int, int]]]:
+    """How n instruments (their registers, high to low) play m < n voices (each voice's typical pitch, high to
+    low): for each voice, the (instrument, octaves moved) that play it. Each voice first takes the free
+    instrument whose register lies nearest it (the bass first, then the top, then the inner voices from the
+    top), at pitch; every other instrument doubles the voice nearest its register, moved by the whole octaves
+    that bring it within an octave of that register. Four voices for an orchestra: the cello, bassoon, timpani
+    and contrabass (an octave down) on the bass, flute, violin and oboe on the soprano with the trumpet."""
+    m, free = len(voices), list(range(len(registers)))
+    roles: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+    for r in ([m - 1] + list(range(m - 1))) if m > 1 else [0]:
+        k = min(free, key=lambda k: (abs(registers[k] - voices[r]), k))
+        free.remove(k)
+        roles[r].append((k, 0))
+    for k in free:
+        r = min(range(m), key=lambda r: (abs(registers[k] - voices[r]), r))
+        away = registers[k] - voices[r]
+        roles[r].append((k, int(np.sign(away)) * int(abs(away) // 12)))
+    return roles
 
 
 def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
@@ -168,11 +183,11 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
     lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
     highest instrument, the next to the middle one and the bass to the lowest. Where fewer notes sound
-    than there are instruments, each note is doubled on the instruments nearest its rank (`_parts`), so no
-    part falls silent while others play (not with `double=False`, which keeps every note once: a texture
-    of N voices asked stays N). Each part is moved by octaves into its instrument's playable range
-    (`into_range`). A symusic Score with the same tempos and time signatures (drum tracks kept as they
-    are); `score` is in ticks."""
+    than there are instruments, every instrument takes the voice nearest its register, doubling it where
+    another has it (`doubling_roles`, from each voice's median pitch in the piece), so no part falls silent
+    while others play; not with `double=False`, which keeps every note once (a texture of N voices asked
+    stays N). Each part is then moved by octaves into its instrument's playable range (`into_range`). A
+    symusic Score with the same tempos and time signatures (drum tracks kept as they are); `score` is in ticks."""
     order = sorted(programs, key=register, reverse=True)
     arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
     out = score.copy()
@@ -183,26 +198,53 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     if not arrays:
         return out
     notes = {k: np.concatenate([a[k] for a in arrays]) for k in ("time", "duration", "pitch", "velocity")}
-    start, end, pitch = notes["time"], notes["time"] + notes["duration"], notes["pitch"]
-    n = len(order)
-    plays = np.zeros((n, len(start)), dtype=bool)  # plays[k, i]: instrument k plays note i
-    index = np.arange(len(start))
+    start, end, pitch = notes["time"], notes["time"] + notes["duration"], notes["pitch"].astype(int)
+    n, index = len(order), np.arange(len(start))
+    rank, many = np.zeros(len(start), int), np.zeros(len(start), int)  # each note's rank among the m sounding
     for i in range(len(start)):
         sounding = ((start <= start[i]) & (end > start[i])) | (index == i)  # itself too, even if 0 long
         # 0 = the highest note sounding; of a unison, one note goes to each part
-        rank = int((pitch[sounding] > pitch[i]).sum() + ((pitch[sounding] == pitch[i]) & (index[sounding] < i)).sum())
-        plays[_parts(rank, int(sounding.sum()), n, double), i] = True
+        rank[i] = (pitch[sounding] > pitch[i]).sum() + ((pitch[sounding] == pitch[i]) & (index[sounding] < i)).sum()
+        many[i] = sounding.sum()
+    moved = np.full((n, len(start)), -1)  # moved[k, i]: the pitch instrument k plays note i at (-1: it does not)
+    for m in np.unique(many):
+        if m >= n or not double:
+            for i in index[many == m]:
+                moved[_one_part(rank[i], m, n), i] = pitch[i]
+            continue
+        # each voice's median pitch (a rank no note starts on at this m: that rank's at any m, else the piece's)
+        voices = [float(np.median(next(p for p in (pitch[(many == m) & (rank == r)], pitch[rank == r], pitch) if len(p))))
+                  for r in range(m)]
+        for r, players in enumerate(doubling_roles(voices, [register(p) for p in order])):
+            mine = index[(many == m) & (rank == r)]
+            for k, octaves in players:
+                moved[k, mine] = pitch[mine] + 12 * octaves
     for k, program in enumerate(order):
-        mine = index[plays[k]]
-        moved = into_range(pitch[mine], program)
+        mine = index[moved[k] >= 0]
+        at = into_range(moved[k, mine], program)
         # a note moved onto one this part already plays at the same onset is played once
-        _, first = np.unique(np.stack([start[mine], moved]), axis=1, return_index=True)
+        _, first = np.unique(np.stack([start[mine], at]), axis=1, return_index=True)
         keep = np.sort(first)
         track = symusic.Track(name="", program=int(program), is_drum=False, ttype="tick")
         track.notes = symusic.Note.from_numpy(time=start[mine][keep], duration=notes["duration"][mine][keep],
-                                              pitch=moved[keep].astype(np.int8), velocity=notes["velocity"][mine][keep])
+                                              pitch=at[keep].astype(np.int8), velocity=notes["velocity"][mine][keep])
         out.tracks.append(track)
     return out
+
+
+def doubling_parts(score) -> list[int]:
+    """The programs of the pitched tracks that play no line of their own: each of their notes is played, with the
+    same onset, length and pitch class, by one of the other tracks that do (a unison or an octave doubling), as a
+    voicing of fewer voices than instruments leaves them. Of two tracks playing the same line, one owns it:
+    tracks are judged from the fewest notes up."""
+    tracks = [t for t in score.tracks if t.note_num() and not t.is_drum]
+    onsets = [{(int(t), int(d), int(p) % 12) for t, d, p in zip(a["time"], a["duration"], a["pitch"])}
+              for a in (t.notes.numpy() for t in tracks)]
+    own = set(range(len(tracks)))
+    for k in sorted(own, key=lambda k: len(onsets[k])):
+        if onsets[k] <= set().union(*(onsets[j] for j in own if j != k)):
+            own.discard(k)
+    return sorted({int(tracks[k].program) for k in range(len(tracks)) if k not in own})
 
 
 def keep_outer_voices(score, voices: int):
