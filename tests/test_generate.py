@@ -7,7 +7,7 @@ import symusic
 import tunesmith
 from tunesmith import words
 from conftest import corpus_score
-from tunesmith.adherence import all_pass
+from tunesmith.adherence import all_pass, voices_heard
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.generate import GenerationOptions, save_generation
 from tunesmith.instruments import playable, program_name
@@ -207,6 +207,23 @@ def test_bundled_model_voices_a_chorale_for_orchestra_with_every_part_playing_in
     for track in score.tracks:
         low, high = playable(track.program)
         assert all(low <= n.pitch <= high for n in track.notes), program_name(track.program)
+
+
+@pytest.mark.parametrize("program", [19, 56])  # church organ (1 training piece), trumpet (none)
+def test_bundled_model_writes_for_an_instrument_it_seldom_saw_as_piano_and_voices_it(program):
+    """Conditioned on a token it barely saw, the model scattered notes over six octaves (organ) or wandered
+    (trumpet): the piece is written for the piano and voiced for the instrument, within its range, and a
+    trumpet plays one note at a time."""
+    model = tunesmith.load()
+    gen = model.generate(GenerationOptions(controls=Controls(instruments=(program,)), bars=4, seed=0))[0]
+    row = gen.report["instruments"]
+    assert row["pass"] and row["written_as"] == [0] and program_name(program) in row["written_why"], row
+    assert gen.ids.count(model.tokenizer.vocab[f"Program_{program}"]) == 0  # the model wrote the piano part
+    score = symusic.Score.from_midi(gen.score.dumps_midi())
+    low, high = playable(program)
+    assert all(low <= n.pitch <= high for t in score.tracks for n in t.notes)
+    if program == 56:
+        assert max(voices_heard(score)) == 1
 
 
 def test_bundled_model_pop_song_with_drums_keeps_its_piano_and_says_why_no_drums():

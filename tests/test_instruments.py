@@ -5,8 +5,9 @@ import pytest
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
 from tunesmith.adherence import longest_silence, voices_heard
-from tunesmith.instruments import (DRUMS, doubling_parts, doubling_roles, keep_outer_voices, native_voicing,
-                                   parse_instruments, playable, program_name, register, voice_by_register)
+from tunesmith.instruments import (DRUMS, doubling_parts, doubling_roles, keep_outer_voices, most_played,
+                                   native_voicing, parse_instruments, pieces_per_program, playable, playable_voices,
+                                   polyphony, program_name, register, unlearned, voice_by_register)
 from tunesmith.tokenizer import Controls
 
 PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
@@ -138,3 +139,16 @@ def test_doubling_roles_follow_each_instruments_register(voices, programs, roles
     order = sorted(programs, key=register, reverse=True)
     got = doubling_roles(voices, [register(p) for p in order])
     assert [[(order[k], octaves) for k, octaves in players] for players in got] == roles
+
+
+def test_instruments_the_model_seldom_saw_and_what_their_players_can_sound():
+    played = {"collection": {"pianomidi": {"0": 261}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
+                             "quartets": {"40,41,42": 16, "0,40,41,42": 12}}}
+    assert pieces_per_program(played)[0] == 261 + 31 + 12 and pieces_per_program(played)[19] == 1
+    assert unlearned((19, 0, 40, 73, DRUMS), played) == (19, 73)  # organ in 1 piece, flute in none; drums apart
+    assert unlearned((19,), {}) == () and most_played(played) == 52 and most_played({}) == 0
+    few = {"collection": {"mine": {"24": 15}}}  # a model trained on 15 guitar pieces writes for the guitar
+    assert unlearned((24,), few) == () and unlearned((24, 73), few) == (73,)
+    assert [polyphony(p) for p in (73, 56, 40, 24, 0, 46, 52)] == [1, 1, 2, 6, None, None, None]
+    assert playable_voices((56, 57, 58, 60)) == 4 and playable_voices((73, 40)) == 3
+    assert playable_voices((0, 73)) is None and playable_voices((DRUMS,)) is None

@@ -117,6 +117,8 @@ def format_adherence(report: dict) -> str:
         if "written_as" in row:
             why = row.get("written_why", "the style's instrument in training")
             extra = f" (written as {', '.join(program_name(p) for p in row['written_as'])}, {why}; voiced as asked)"
+        if row.get("players_sound"):
+            extra += f"; at most {row['players_sound']} notes at once, as its players can"
         if row.get("doubling"):
             names = [program_name(p) for p in row["doubling"]]
             extra += f"; {', '.join(names)} double{'s' if len(names) == 1 else ''} another part: the piece has fewer voices"

@@ -12,13 +12,13 @@ import symusic
 import torch
 
 from tunesmith import ops
-from tunesmith.adherence import adherence_report, instruments_hold, measure_programs
+from tunesmith.adherence import adherence_report, instruments_hold, measure_programs, voices_heard
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
 from tunesmith.guidance import StyleGuidance, has_style, without_style
-from tunesmith.instruments import (CHOIR, DRUMS, doubling_parts, keep_outer_voices, native_voicing,
-                                   voice_by_register)
+from tunesmith.instruments import (CHOIR, DRUMS, doubling_parts, keep_outer_voices, most_played, native_voicing,
+                                   pieces_per_program, playable_voices, program_name, unlearned, voice_by_register)
 from tunesmith.model import ModelConfig, build_model, load_model_config, load_weights, model_folder
 from tunesmith.ops import HAND_SPAN, MAX_VOICES
 from tunesmith.tokenizer import Controls, Tokenizer
@@ -253,9 +253,23 @@ class Model:
         return text_encoder().encode([opts.text]).to(self.device)
 
     def _written_as(self, controls: Controls) -> tuple[int, ...] | None:
-        """The style's own instrument, when the one asked was never played in it in training: the
-        piece is written for that and voiced for the asked one (instruments.native_voicing)."""
-        return native_voicing(controls, self.tokenizer.controls.instrumentation)
+        """The style's own instrument, when the one asked was never played in it in training
+        (instruments.native_voicing); else, when an instrument asked is one the model seldom saw at all
+        (instruments.unlearned: "a piece for church organ"), the instrument it saw most (the piano). The
+        piece is written for that and voiced for the asked ones."""
+        table = self.tokenizer.controls.instrumentation
+        native = native_voicing(controls, table)
+        return native or ((most_played(table),) if unlearned(controls.instruments, table) else None)
+
+    def _written_why(self, controls: Controls) -> str | None:
+        """Why a piece is written for another instrument, when it is not the style's own (the report's default)."""
+        table = self.tokenizer.controls.instrumentation
+        rare = unlearned(controls.instruments, table)
+        if native_voicing(controls, table) or not rare:
+            return None
+        pieces = pieces_per_program(table)
+        seen = ", ".join(f"{program_name(p)} in {pieces.get(p, 0)}" for p in rare)
+        return f"the instrument this model learned best: it saw {seen} of its training pieces"
 
     def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int,
                 chosen: dict[str, str] | None = None, written: tuple[int, ...] | None = None) -> Generation:
@@ -273,7 +287,12 @@ class Model:
         if outer:  # "a chorale for two voices": the soprano and bass of the four the model wrote
             score = keep_outer_voices(score, opts.voices)
         doubled = []
+        capped = None
         if written or shared:
+            cap = playable_voices(pitched)
+            if cap and opts.voices is None and cap < max(voices_heard(score), default=0):
+                # no more notes at once than the players can sound: a flute gets the top line of a piano piece
+                score, capped = keep_outer_voices(score, cap), cap
             score = voice_by_register(score, pitched, double=opts.voices is None)  # N voices asked stay N
             doubled = doubling_parts(score)  # the piece has fewer voices than instruments
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
@@ -286,6 +305,11 @@ class Model:
             gen.report["voices"]["outer_of"] = opts.written_voices
         if written:
             gen.report["instruments"]["written_as"] = list(written)
+            why = self._written_why(opts.controls)
+            if why:
+                gen.report["instruments"]["written_why"] = why
+        if capped:
+            gen.report["instruments"]["players_sound"] = capped
         if shared:
             gen.report["instruments"]["shared_by_register"] = True  # the model had left one silent
         if doubled:

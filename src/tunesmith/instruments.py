@@ -134,6 +134,55 @@ def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
     return (int(usual),)
 
 
+MIN_PIECES = 20  # training pieces an instrument must play in for the model to write for it directly
+
+
+def pieces_per_program(instrumentation: dict) -> dict[int, int]:
+    """{program: training pieces it plays in}, over every collection (ControlVocab.instrumentation)."""
+    pieces: dict[int, int] = {}
+    for tally in instrumentation.get("collection", {}).values():
+        for key, n in tally.items():
+            for p in key.split(","):
+                pieces[int(p)] = pieces.get(int(p), 0) + n
+    return pieces
+
+
+def unlearned(programs, instrumentation: dict) -> tuple[int, ...]:
+    """The pitched instruments of `programs` that the model's training pieces seldom played (fewer than
+    MIN_PIECES, and not the one they played most): writing for them directly conditions on a token it barely
+    saw ("a piece for church organ", 1 training piece: notes scattered over six octaves). Empty for a model
+    saved without the table."""
+    pieces = pieces_per_program(instrumentation)
+    best = most_played(instrumentation)
+    return tuple(p for p in programs or () if p not in (DRUMS, best) and pieces and pieces.get(p, 0) < MIN_PIECES)
+
+
+def most_played(instrumentation: dict) -> int:
+    """The single instrument the model's training pieces played most (the piano, for the bundled model)."""
+    pieces = pieces_per_program(instrumentation)
+    pieces.pop(DRUMS, None)
+    return max(pieces, key=pieces.get) if pieces else PIANO
+
+
+# How many notes a player sounds at once: one on a wind, brass or lead instrument, two on a bowed string
+# (a double stop), six on a guitar; any number on keyboards, harps, percussion, ensembles and choirs.
+def polyphony(program: int) -> int | None:
+    """The most notes one player of a GM program sounds together (None: no limit worth keeping)."""
+    if program in (40, 41, 42, 43, 110) or 44 <= program <= 45:  # violin ... contrabass, fiddle; tremolo, pizzicato
+        return 2
+    if 24 <= program <= 31:  # guitars
+        return 6
+    if 32 <= program <= 39 or 56 <= program <= 60 or 64 <= program <= 87 or program in (109, 111):
+        return 1  # basses, solo brass, reeds, pipes, synth leads, bagpipe, shanai
+    return None
+
+
+def playable_voices(programs) -> int | None:
+    """The most notes the pitched instruments `programs` sound together, one player each (None: unlimited)."""
+    limits = [polyphony(p) for p in programs if p != DRUMS]
+    return None if not limits or None in limits else sum(limits)
+
+
 def playable(program: int) -> tuple[int, int]:
     """The lowest and highest pitch a part for a GM program should take (its practical range)."""
     return RANGE.get(program, (register(program) - 18, register(program) + 18))
