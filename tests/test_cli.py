@@ -183,3 +183,4 @@ def test_styles_lists_what_a_model_can_be_asked_for(tiny_model, capsys):
     assert "  bach " in printed and " pieces " in printed  # the tiny model's corpus: Bach chorales, counted
     assert "'bach chorale'" in printed and "'hymn'" in printed  # the words that name the collection
     assert "sad " in printed and "funeral" in printed and "meters it can write:" in printed and "4/4" in printed
+    assert "instruments it writes for directly" in printed and "Choir Aahs" in printed  # the chorales' own
