@@ -1,13 +1,14 @@
 """Instrument names <-> GM programs, and voicing a style for an instrument it never had in training."""
 
 import pytest
+import symusic
 
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
 from tunesmith.adherence import longest_silence, voices_heard
 from tunesmith.instruments import (DRUMS, doubling_parts, doubling_roles, keep_outer_voices, most_played,
                                    native_voicing, parse_instruments, pieces_per_program, playable, playable_voices,
-                                   polyphony, program_name, register, unlearned, voice_by_register)
+                                   polyphony, program_name, rank_parts, register, unlearned, voice_by_register)
 from tunesmith.tokenizer import Controls
 
 PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
@@ -152,3 +153,28 @@ def test_instruments_the_model_seldom_saw_and_what_their_players_can_sound():
     assert [polyphony(p) for p in (73, 56, 40, 24, 0, 46, 52)] == [1, 1, 2, 6, None, None, None]
     assert playable_voices((56, 57, 58, 60)) == 4 and playable_voices((73, 40)) == 3
     assert playable_voices((0, 73)) is None and playable_voices((DRUMS,)) is None
+
+
+@pytest.mark.parametrize("m, caps, parts", [
+    (4, [1, None], [0, 1, 1, 1]),  # flute and piano: the top note on the flute, the chord on the piano
+    (4, [2, 2, 2], [0, 0, 1, 2]),  # violin, viola, cello on four voices: the violin takes two (a double stop)
+    (6, [None, 1], [0, 0, 0, 0, 0, 1]),  # piano and bass guitar: the bass line alone below
+    (3, [1, 1, None], [0, 1, 2]),
+])
+def test_rank_parts_give_no_player_more_notes_than_it_can_sound(m, caps, parts):
+    assert rank_parts(m, caps) == parts
+
+
+def test_voice_by_register_gives_a_flute_the_soprano_and_the_piano_the_rest():
+    chorale = corpus_score("bach/bwv66.6")
+    voiced = {t.program: t for t in voice_by_register(chorale, (0, 73)).tracks}
+    assert max(voices_heard(_score_of(chorale, voiced[73]))) == 1  # one note at a time
+    soprano = set(_notes({t.name: t for t in chorale.tracks}["Soprano"]))
+    assert len(soprano & set(_notes(voiced[73]))) >= 0.9 * len(soprano)
+
+
+def _score_of(like, track):
+    score = like.copy()
+    score.tracks = symusic.core.TrackTickList()
+    score.tracks.append(track)
+    return score

@@ -200,11 +200,24 @@ def into_range(pitch: np.ndarray, program: int) -> np.ndarray:
     return pitch + 12 * up - 12 * down
 
 
-def _one_part(rank: int, m: int, n: int) -> int:
-    """The one instrument of n (0 = highest) for the note ranked `rank` (0 = highest) of m sounding together,
-    with as many notes as instruments or more: by rank, and the lowest note to the lowest instrument."""
-    lowest = m > 1 and rank == m - 1  # the bass line: the lowest instrument
-    return n - 1 if lowest else min(n - 1, rank * n // m)
+def rank_parts(m: int, caps: list[int | None]) -> list[int]:
+    """For m notes sounding together (ranked 0 = highest) and instruments high to low that sound at most `caps`
+    notes at once (None: any number; instruments.polyphony), the instrument of each rank: by rank, the lowest
+    note to the lowest instrument, then an instrument with more notes than it can sound keeps its highest and
+    passes the rest to the one below (the lowest keeps its lowest and passes the rest to the nearest above with
+    room). A flute and a piano on a four-note chord: the top note on the flute, the other three on the piano."""
+    n = len(caps)
+    room = [c if c else m for c in caps]
+    part = [n - 1 if m > 1 and r == m - 1 else min(n - 1, r * n // m) for r in range(m)]
+    for k in range(n - 1):  # top down: keep the highest notes, pass the rest below
+        for r in [r for r in range(m) if part[r] == k][room[k]:]:
+            part[r] = k + 1
+    lowest = [r for r in range(m) if part[r] == n - 1]
+    for r in reversed(lowest[: max(len(lowest) - room[n - 1], 0)]):  # bottom up: the lowest instrument's excess
+        free = [k for k in range(n - 2, -1, -1) if part.count(k) < room[k]]
+        if free:
+            part[r] = free[0]
+    return part
 
 
 def doubling_roles(voices: list[float], registers: list[int]) -> list[list[tuple[int, int]]]:
@@ -231,7 +244,8 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     """One track per asked program, the notes of `score` shared among them by register: each note goes
     by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
     lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
-    highest instrument, the next to the middle one and the bass to the lowest. Where fewer notes sound
+    highest instrument, the next to the middle one and the bass to the lowest, no instrument getting more
+    notes at once than its player can sound where another can take them (`rank_parts`). Where fewer notes sound
     than there are instruments, every instrument takes the voice nearest its register, doubling it where
     another has it (`doubling_roles`, from each voice's median pitch in the piece), so no part falls silent
     while others play; not with `double=False`, which keeps every note once (a texture of N voices asked
@@ -256,14 +270,16 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
         rank[i] = (pitch[sounding] > pitch[i]).sum() + ((pitch[sounding] == pitch[i]) & (index[sounding] < i)).sum()
         many[i] = sounding.sum()
     moved = np.full((n, len(start)), -1)  # moved[k, i]: the pitch instrument k plays note i at (-1: it does not)
+    caps = [polyphony(p) for p in order]
     for m in np.unique(many):
         if m >= n or not double:
+            parts = rank_parts(int(m), caps)
             for i in index[many == m]:
-                moved[_one_part(rank[i], m, n), i] = pitch[i]
+                moved[parts[rank[i]], i] = pitch[i]
             continue
         # each voice's median pitch (a rank no note starts on at this m: that rank's at any m, else the piece's)
-        voices = [float(np.median(next(p for p in (pitch[(many == m) & (rank == r)], pitch[rank == r], pitch) if len(p))))
-                  for r in range(m)]
+        voices = [float(np.median(next(p for p in (pitch[(many == m) & (rank == r)], pitch[rank == r], pitch)
+                                       if len(p)))) for r in range(m)]
         for r, players in enumerate(doubling_roles(voices, [register(p) for p in order])):
             mine = index[(many == m) & (rank == r)]
             for k, octaves in players:
