@@ -51,6 +51,7 @@ def test_voice_by_register_shares_a_real_chorale_among_strings():
     chorale = corpus_score("bach/bwv66.6")
     voiced = voice_by_register(chorale, (42, 40, 41))
     assert [t.program for t in voiced.tracks] == [40, 41, 42]  # high to low, whatever order they were asked in
+    assert [t.name for t in voiced.tracks] == ["Violin", "Viola", "Cello"]  # what a DAW shows on each track
     assert {n for t in voiced.tracks for n in _notes(t)} == {n for t in chorale.tracks for n in _notes(t)}
     assert chorale.note_num() - 1 == voiced.note_num() and len(voiced.time_signatures) == len(chorale.time_signatures)
     part = {}

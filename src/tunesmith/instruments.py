@@ -290,7 +290,7 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
         # a note moved onto one this part already plays at the same onset is played once
         _, first = np.unique(np.stack([start[mine], at]), axis=1, return_index=True)
         keep = np.sort(first)
-        track = symusic.Track(name="", program=int(program), is_drum=False, ttype="tick")
+        track = symusic.Track(name=program_name(program), program=int(program), is_drum=False, ttype="tick")
         track.notes = symusic.Note.from_numpy(time=start[mine][keep], duration=notes["duration"][mine][keep],
                                               pitch=at[keep].astype(np.int8), velocity=notes["velocity"][mine][keep])
         out.tracks.append(track)
