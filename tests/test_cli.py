@@ -174,6 +174,14 @@ def test_the_adherence_lines_say_what_the_mood_was_judged_by():
     outer = format_adherence({"voices": {"requested": 2, "measured": {"most": 2, "share": 0.99}, "pass": True,
                                          "outer_of": 4}})
     assert outer.endswith("pass (the outer voices of 4 written)")
+    voiced = format_adherence({"instruments": {"requested": [65], "measured": [65], "pass": True, "written_as": [0],
+                                               "written_why": "the instrument this model learned best",
+                                               "players_sound": 1, "doubling": []}})
+    assert voiced.endswith("(written as Acoustic Grand Piano, the instrument this model learned best; voiced as "
+                           "asked); at most 1 note at once, as its player can")
+    doubled = format_adherence({"instruments": {"requested": [56, 57, 58, 60], "measured": [56, 57, 58, 60],
+                                                "pass": True, "written_as": [52], "doubling": [57]}})
+    assert doubled.endswith("; Trombone doubles another part: the piece has fewer voices")
 
 
 def test_styles_lists_what_a_model_can_be_asked_for(tiny_model, capsys):

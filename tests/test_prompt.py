@@ -224,6 +224,8 @@ def test_settle_length_defaults():
     ("a classical piano piece", (0,)),
     ("pop piano with drums", (-1, 0)),  # "with" adds
     ("a pop song for strings", (40, 41, 42)),
+    ("a wind quintet in the style of Mozart", (60, 68, 70, 71, 73)),  # flute, oboe, clarinet, bassoon, horn
+    ("a clarinet quintet", (40, 41, 42, 71)),
 ])
 def test_instruments_inside_style_words(text, programs):
     assert read_prompt(text, VOCAB, METERS, use_meaning=False).controls.instruments == programs

@@ -118,7 +118,8 @@ def format_adherence(report: dict) -> str:
             why = row.get("written_why", "the style's instrument in training")
             extra = f" (written as {', '.join(program_name(p) for p in row['written_as'])}, {why}; voiced as asked)"
         if row.get("players_sound"):
-            extra += f"; at most {row['players_sound']} notes at once, as its players can"
+            n = row["players_sound"]
+            extra += f"; at most {n} note{'s' if n > 1 else ''} at once, as {'its player' if n == 1 else 'its players'} can"
         if row.get("doubling"):
             names = [program_name(p) for p in row["doubling"]]
             extra += f"; {', '.join(names)} double{'s' if len(names) == 1 else ''} another part: the piece has fewer voices"

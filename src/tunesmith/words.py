@@ -75,7 +75,11 @@ def mood_holds(mood: str, key: str | None, tempo: float | None) -> bool:
 ENSEMBLES: dict[str, tuple[int, ...]] = {
     "string quartet": (40, 41, 42), "string trio": (40, 41, 42), "strings": (40, 41, 42),
     "string orchestra": (40, 41, 42, 43), "piano trio": (0, 40, 42), "piano quartet": (0, 40, 41, 42),
-    "woodwind quintet": (60, 68, 70, 71, 73), "woodwinds": (68, 70, 71, 73), "winds": (68, 70, 71, 73),
+    "woodwind quintet": (60, 68, 70, 71, 73), "wind quintet": (60, 68, 70, 71, 73),
+    "woodwind quartet": (68, 70, 71, 73), "wind quartet": (68, 70, 71, 73), "reed trio": (68, 70, 71),
+    "woodwinds": (68, 70, 71, 73), "winds": (68, 70, 71, 73), "wind band": (56, 57, 58, 60, 68, 70, 71, 73),
+    "clarinet quintet": (40, 41, 42, 71), "piano quintet": (0, 40, 41, 42),
+    "saxophone quartet": (64, 65, 66, 67), "sax quartet": (64, 65, 66, 67),
     "brass quintet": (56, 57, 58, 60), "brass": (56, 57, 58, 60), "brass band": (56, 57, 58, 60),
     "choir": (52,), "chorus": (52,), "voices": (52,), "a cappella": (52,), "satb": (52,),
     "organ": (19,), "solo piano": (0,), "piano solo": (0,), "keyboard": (0,),
