@@ -7,7 +7,7 @@ import symusic
 import tunesmith
 from tunesmith import words
 from conftest import corpus_score
-from tunesmith.adherence import all_pass, voices_heard
+from tunesmith.adherence import all_pass, bar_start_tick, voices_heard
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.generate import GenerationOptions, save_generation
 from tunesmith.instruments import playable, program_name
@@ -67,6 +67,23 @@ def test_continue_a_midi_prompt(model, tmp_path, chorale):
     bars = [i for i, t in enumerate(opening) if t == tok.bar_id]
     assert gen.ids[1: 1 + bars[2]] == opening[: bars[2]]  # the prompt's first two bars, untouched
     assert gen.report["bars"] == {"requested": 2, "measured": 2, "pass": True}
+
+
+def test_a_continuation_voiced_for_another_instrument_keeps_the_opening_as_it_was(model, tmp_path, chorale):
+    """A flute asked to continue a chorale: the model writes for its own instrument and the new bars are voiced
+    for the flute, one note at a time; the prompt's two bars stay the user's notes on the user's instruments."""
+    prompt = tmp_path / "prompt.mid"
+    chorale.dump_midi(str(prompt))
+    [gen] = model.generate(GenerationOptions(controls=Controls(instruments=(73,)), prompt_midi=str(prompt),
+                                             prompt_bars=2, bars=2, seed=0))
+    assert gen.report["instruments"]["pass"] and gen.report["instruments"]["written_as"], gen.report["instruments"]
+    start, asked = bar_start_tick(gen.score, 2), bar_start_tick(chorale, 2)
+    opening = sorted(n.pitch for t in gen.score.tracks for n in t.notes if n.time < start)
+    assert opening == sorted(n.pitch for t in chorale.tracks for n in t.notes if n.time < asked)
+    assert all(t.program != 73 for t in gen.score.tracks for n in t.notes if n.time < start)
+    flute = [t for t in gen.score.tracks if t.program == 73]
+    assert len(flute) == 1 and all(n.time >= start for n in flute[0].notes) and flute[0].note_num()
+    assert sum(t.note_num() for t in gen.score.tracks) == len(opening) + flute[0].note_num()
 
 
 def test_bad_requests_are_clear_errors(model, tmp_path):

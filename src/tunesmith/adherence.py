@@ -283,8 +283,9 @@ def adherence_report(score: symusic.Score, controls, bars: int | None = None, mo
         bins = sorted({ops.tempo_bin(t) for t in tempos})
         report["tempo"] = {"requested": c.tempo, "measured": tempos, "requested_bin": ops.tempo_bin(c.tempo),
                            "measured_bins": bins, "pass": bool(tempos) and all(abs(t - c.tempo) < 0.5 for t in tempos)}
-    if c.instruments:
-        programs = measure_programs(score)
+    if c.instruments:  # what plays in the new music (a MIDI prompt's opening is the user's)
+        start = bar_start_tick(score, prompt_bars) if prompt_bars else 0
+        programs = measure_programs(score.clip(start, score.end() + 1, clip_end=False) if start else score)
         report["instruments"] = {"requested": sorted(c.instruments), "measured": programs,
                                  "pass": instruments_hold(c.instruments, programs)}
     if bars:

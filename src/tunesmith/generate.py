@@ -12,7 +12,7 @@ import symusic
 import torch
 
 from tunesmith import ops
-from tunesmith.adherence import adherence_report, instruments_hold, measure_programs, voices_heard
+from tunesmith.adherence import adherence_report, bar_start_tick, instruments_hold, measure_programs, voices_heard
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
@@ -286,20 +286,30 @@ class Model:
         outer = opts.voices is not None and opts.written_voices > opts.voices
         if outer:  # "a chorale for two voices": the soprano and bass of the four the model wrote
             score = keep_outer_voices(score, opts.voices)
+        prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
         doubled = []
         capped = None
-        if written or shared:
+        if written or shared:  # the new music only: a MIDI prompt's opening is the user's, kept as it is
+            start = bar_start_tick(score, prompt_bars) if prompt_bars else 0
+            new = score.clip(start, score.end() + 1, clip_end=False) if start else score
             cap = playable_voices(pitched)
-            if cap and opts.voices is None and cap < max(voices_heard(score), default=0):
+            if cap and opts.voices is None and cap < max(voices_heard(new), default=0):
                 # no more notes at once than the players can sound: a flute gets the top line of a piano piece
-                score, capped = keep_outer_voices(score, cap), cap
-            score = voice_by_register(score, pitched, double=opts.voices is None)  # N voices asked stay N
-            doubled = doubling_parts(score)  # the piece has fewer voices than instruments
+                new, capped = keep_outer_voices(new, cap), cap
+            new = voice_by_register(new, pitched, double=opts.voices is None)  # N voices asked stay N
+            doubled = doubling_parts(new)  # the piece has fewer voices than instruments
+            if start:
+                opening = score.clip(0, start, clip_end=False).tracks
+                score = score.copy()
+                score.tracks = symusic.core.TrackTickList()
+                for track in [*opening, *new.tracks]:
+                    score.tracks.append(track.copy())
+            else:
+                score = new
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)
         gen = Generation(score, seq, opts, len(seq) - n_prompt, 0.0)
-        prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
         gen.report = adherence_report(score, opts.controls, opts.bars, opts.mood, prompt_bars, opts.mode, opts.voices)
         if outer:
             gen.report["voices"]["outer_of"] = opts.written_voices
