@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tunesmith.prompt import Reading
 
 
+PART_LINES = 3  # independent lines an ensemble's piece needs before it is kept rather than retried in parts
 REDRAWN = ("key", "mood", "mode", "stuck", "voices", "parts")  # the checks a failing candidate is drawn again
 #                                                                  for (the others are enforced while decoding)
 ASKED = ("key", "mood", "mode", "voices")  # of those, the ones the user asked for: between candidates passing as
@@ -188,11 +189,15 @@ class Model:
 
     @staticmethod
     def _fewer_voices_than_parts(gen: Generation, written: tuple[int, ...] | None) -> bool:
-        """Whether a piece for two or more pitched instruments left one silent or only doubling another's line,
-        not already written in parts."""
+        """Whether a piece for two or more pitched instruments, not already written in parts, left one silent or
+        gave fewer than PART_LINES of them (or of all, if fewer) a line of their own: a melody, or a melody and
+        its bass, doubled on a brass quartet is retried in parts; a piano piece in the style of Mozart with three
+        lines for a wind quintet keeps its own texture."""
         row = gen.report.get("instruments")
         pitched = [p for p in (row or {}).get("requested", []) if p != DRUMS]
-        return bool(row) and len(pitched) >= 2 and written != (CHOIR,) and (not row["pass"] or bool(row.get("doubling")))
+        if not row or len(pitched) < 2 or written == (CHOIR,):
+            return False
+        return not row["pass"] or Model._own_parts(gen) < min(len(pitched), PART_LINES)
 
     def _sample(self, asked: GenerationOptions, chosen: dict[str, str], k: int, tries: int, budget: int,
                 sampling: dict, text_embeds: torch.Tensor | None, prepared: dict,
