@@ -1,5 +1,7 @@
 """Generation from a trained model: deterministic, valid MIDI, controls honoured, MIDI/WAV/PNG written."""
 
+from types import SimpleNamespace
+
 import pytest
 import soundfile
 import symusic
@@ -84,6 +86,23 @@ def test_a_continuation_voiced_for_another_instrument_keeps_the_opening_as_it_wa
     flute = [t for t in gen.score.tracks if t.program == 73]
     assert len(flute) == 1 and all(n.time >= start for n in flute[0].notes) and flute[0].note_num()
     assert sum(t.note_num() for t in gen.score.tracks) == len(opening) + flute[0].note_num()
+
+
+@pytest.mark.parametrize("requested, measured, doubling, written, retried", [
+    ([56, 57, 58, 60], [56, 57, 58, 60], [57, 58, 60], (0,), True),  # a melody doubled on a brass quartet
+    ([56, 57, 58, 60], [56, 57, 58, 60], [60, 58], (0,), True),  # a melody and its bass: two lines of four
+    ([60, 68, 70, 71, 73], [60, 68, 70, 71, 73], [60, 71], (0,), False),  # three lines of a wind quintet: kept
+    ([0, 73], [0, 73], [0], (0,), True),  # flute and piano in unison throughout
+    ([0, 73], [0], [], None, True),  # the flute silent
+    ([56, 57, 58, 60], [56, 57, 58, 60], [58], (52,), False),  # already written in parts
+    ([73], [73], [], (0,), False),  # one instrument: no parts to write
+])
+def test_a_piece_with_too_few_lines_for_its_ensemble_is_retried_in_parts(requested, measured, doubling, written,
+                                                                         retried):
+    row = {"requested": requested, "measured": measured, "doubling": doubling,
+           "pass": set(requested) == set(measured)}
+    gen = SimpleNamespace(report={"instruments": row})
+    assert tunesmith.Model._fewer_voices_than_parts(gen, written) == retried
 
 
 def test_bad_requests_are_clear_errors(model, tmp_path):
