@@ -292,25 +292,9 @@ class Model:
         if outer:  # "a chorale for two voices": the soprano and bass of the four the model wrote
             score = keep_outer_voices(score, opts.voices)
         prompt_bars = sum(1 for i in tok.music_part(seq[:n_prompt]) if i == tok.bar_id) if opts.prompt_midi else 0
-        doubled = []
-        capped = None
-        if written or shared:  # the new music only: a MIDI prompt's opening is the user's, kept as it is
-            start = bar_start_tick(score, prompt_bars) if prompt_bars else 0
-            new = score.clip(start, score.end() + 1, clip_end=False) if start else score
-            cap = playable_voices(pitched)
-            if cap and opts.voices is None and cap < max(voices_heard(new), default=0):
-                # no more notes at once than the players can sound: a flute gets the top line of a piano piece
-                new, capped = keep_outer_voices(new, cap), cap
-            new = voice_by_register(new, pitched, double=opts.voices is None)  # N voices asked stay N
-            doubled = doubling_parts(new)  # the piece has fewer voices than instruments
-            if start:
-                opening = score.clip(0, start, clip_end=False).tracks
-                score = score.copy()
-                score.tracks = symusic.core.TrackTickList()
-                for track in [*opening, *new.tracks]:
-                    score.tracks.append(track.copy())
-            else:
-                score = new
+        doubled, capped = [], None
+        if written or shared:
+            score, capped, doubled = self._voiced(score, pitched, opts, prompt_bars)
         if opts.controls.tempo:  # the Tempo token is a quantised bin: write the exact tempo asked for
             for t in score.tempos:
                 t.qpm = float(opts.controls.tempo)
@@ -336,6 +320,27 @@ class Model:
         for name, why in (chosen or {}).items():
             gen.report[name]["chosen"] = why
         return gen
+
+    @staticmethod
+    def _voiced(score: symusic.Score, pitched: tuple[int, ...], opts: GenerationOptions,
+                prompt_bars: int) -> tuple[symusic.Score, int | None, list[int]]:
+        """The new music of `score` (after a MIDI prompt's `prompt_bars`, whose opening is the user's and kept as
+        it is) voiced by register for the `pitched` instruments asked, with no more notes at once than their
+        players can sound; also that cap where it dropped notes, and the instruments left only doubling."""
+        start = bar_start_tick(score, prompt_bars) if prompt_bars else 0
+        new = score.clip(start, score.end() + 1, clip_end=False) if start else score
+        cap = playable_voices(pitched)
+        capped = cap if cap and opts.voices is None and cap < max(voices_heard(new), default=0) else None
+        if capped:  # a flute gets the top line of a piano piece
+            new = keep_outer_voices(new, capped)
+        new = voice_by_register(new, pitched, double=opts.voices is None)  # N voices asked stay N
+        if not start:
+            return new, capped, doubling_parts(new)
+        out = score.copy()
+        out.tracks = symusic.core.TrackTickList()
+        for track in [*score.clip(0, start, clip_end=False).tracks, *new.tracks]:
+            out.tracks.append(track.copy())
+        return out, capped, doubling_parts(new)
 
     def _into_key(self, gen: Generation, n_prompt: int) -> Generation | None:
         """The piece moved by the few semitones that bring its measured tonic onto the asked one

@@ -107,6 +107,16 @@ def usual_instruments(controls, instrumentation: dict) -> tuple[int, ...] | None
     return tuple(int(p) for p in max(played, key=played.get).split(",")) if played else None
 
 
+def program_tally(tallies) -> dict[int, int]:
+    """{program: pieces it plays in} from instrumentation tallies ({"0,52": pieces, ...})."""
+    pieces: dict[int, int] = {}
+    for tally in tallies:
+        for key, n in tally.items():
+            for p in key.split(","):
+                pieces[int(p)] = pieces.get(int(p), 0) + n
+    return pieces
+
+
 def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
     """The single instrument a style was written for in training, when the instruments asked were never
     part of that style there; None when the ask is in the style's own range (or unknown).
@@ -122,10 +132,7 @@ def native_voicing(controls, instrumentation: dict) -> tuple[int, ...] | None:
     played = style_instrumentation(controls, instrumentation)
     if not asked or DRUMS in asked or not played:
         return None
-    pieces: dict[int, int] = {}
-    for key, n in played.items():
-        for p in key.split(","):
-            pieces[int(p)] = pieces.get(int(p), 0) + n
+    pieces = program_tally([played])
     # an instrument is part of the style when it plays in a share of its pieces, not in one odd one
     programs = {p for p, n in pieces.items() if n >= max(2, STYLE_SHARE * sum(played.values()))}
     usual = max(played, key=played.get)
@@ -139,12 +146,7 @@ MIN_PIECES = 20  # training pieces an instrument must play in for the model to w
 
 def pieces_per_program(instrumentation: dict) -> dict[int, int]:
     """{program: training pieces it plays in}, over every collection (ControlVocab.instrumentation)."""
-    pieces: dict[int, int] = {}
-    for tally in instrumentation.get("collection", {}).values():
-        for key, n in tally.items():
-            for p in key.split(","):
-                pieces[int(p)] = pieces.get(int(p), 0) + n
-    return pieces
+    return program_tally(instrumentation.get("collection", {}).values())
 
 
 def unlearned(programs, instrumentation: dict) -> tuple[int, ...]:
