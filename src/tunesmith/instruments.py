@@ -1,4 +1,6 @@
-"""General MIDI instrument names <-> program numbers (-1 = drums)."""
+"""General MIDI instruments: names <-> program numbers (-1 = drums), their registers, ranges and how many notes a
+player sounds, which ones a model learned, and voicing a texture for the instruments asked (by register, doubling
+a thin texture, each part in its instrument's range)."""
 
 from __future__ import annotations
 
