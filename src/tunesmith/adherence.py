@@ -111,6 +111,12 @@ def bar_start_tick(score: symusic.Score, bar: int) -> int:
     return 0
 
 
+def from_bar(score: symusic.Score, bar: int) -> symusic.Score:
+    """The notes of `score` that start at bar `bar` (from 0) or later, with its tempos and time signatures: the new
+    music after a MIDI prompt's opening (the score itself for bar 0)."""
+    return score.clip(bar_start_tick(score, bar), score.end() + 1, clip_end=False) if bar else score
+
+
 def _signatures(score: symusic.Score) -> list[tuple[int, int, int]]:
     """(tick, numerator, denominator) of each time signature, with 4/4 from tick 0 when none is there."""
     sigs = sorted(((int(t.time), t.numerator, t.denominator) for t in score.time_signatures), key=lambda x: x[0])
@@ -284,8 +290,7 @@ def adherence_report(score: symusic.Score, controls, bars: int | None = None, mo
         report["tempo"] = {"requested": c.tempo, "measured": tempos, "requested_bin": ops.tempo_bin(c.tempo),
                            "measured_bins": bins, "pass": bool(tempos) and all(abs(t - c.tempo) < 0.5 for t in tempos)}
     if c.instruments:  # what plays in the new music (a MIDI prompt's opening is the user's)
-        start = bar_start_tick(score, prompt_bars) if prompt_bars else 0
-        programs = measure_programs(score.clip(start, score.end() + 1, clip_end=False) if start else score)
+        programs = measure_programs(from_bar(score, prompt_bars))
         report["instruments"] = {"requested": sorted(c.instruments), "measured": programs,
                                  "pass": instruments_hold(c.instruments, programs)}
     if bars:

@@ -12,7 +12,8 @@ import symusic
 import torch
 
 from tunesmith import ops
-from tunesmith.adherence import adherence_report, bar_start_tick, instruments_hold, measure_programs, voices_heard
+from tunesmith.adherence import (adherence_report, bar_start_tick, from_bar, instruments_hold, measure_programs,
+                                 voices_heard)
 from tunesmith.constraints import Constraints, KeyBias, RemiGrammar
 from tunesmith.errors import BadInputError, TunesmithError
 from tunesmith.fileio import atomic_path, write_json
@@ -152,7 +153,7 @@ class Model:
         if opts.voices is not None and not 1 <= opts.voices <= MAX_VOICES:
             raise TunesmithError(f"voices {opts.voices}: ask for 1 to {MAX_VOICES} voices (any texture: voices=None)")
         text_embeds = self._text_embeds(opts)
-        written = self._written_as(opts.controls)
+        written, written_why = self._written_as(opts.controls)
         budget = opts.max_new_tokens or (opts.bars * TOKENS_PER_BAR if opts.bars else self.config.max_len)
         sampling = dict(num_beams=opts.num_beams)
         deterministic = opts.greedy or opts.num_beams > 1
@@ -168,6 +169,8 @@ class Model:
             #                                         instruments where unasked
             run, t0 = (asked, chosen, k, tries, budget, sampling, text_embeds, prepared), time.time()
             best = self._sample(*run, written)
+            if written_why:
+                best.report["instruments"]["written_why"] = written_why
             thin = self._fewer_voices_than_parts(best, written)
             for retry in range((1 if deterministic else max(1, opts.candidates)) if thin else 0):
                 # fewer voices than the ensemble asked (folk styles are melodies): parts, written for choir
@@ -257,24 +260,20 @@ class Model:
 
         return text_encoder().encode([opts.text]).to(self.device)
 
-    def _written_as(self, controls: Controls) -> tuple[int, ...] | None:
-        """The style's own instrument, when the one asked was never played in it in training
+    def _written_as(self, controls: Controls) -> tuple[tuple[int, ...] | None, str | None]:
+        """What to write the piece for, and why when the report's default ("the style's instrument in training")
+        does not say it: the style's own instrument, when the one asked was never played in it in training
         (instruments.native_voicing); else, when an instrument asked is one the model seldom saw at all
         (instruments.unlearned: "a piece for church organ"), the instrument it saw most (the piano). The
-        piece is written for that and voiced for the asked ones."""
+        piece is written for that and voiced for the asked ones; (None, None) writes for them directly."""
         table = self.tokenizer.controls.instrumentation
         native = native_voicing(controls, table)
-        return native or ((most_played(table),) if unlearned(controls.instruments, table) else None)
-
-    def _written_why(self, controls: Controls) -> str | None:
-        """Why a piece is written for another instrument, when it is not the style's own (the report's default)."""
-        table = self.tokenizer.controls.instrumentation
-        rare = unlearned(controls.instruments, table)
-        if native_voicing(controls, table) or not rare:
-            return None
+        rare = () if native else unlearned(controls.instruments, table)
+        if not rare:
+            return native, None
         pieces = pieces_per_program(table)
         seen = ", ".join(f"{program_name(p)} in {pieces.get(p, 0)}" for p in rare)
-        return f"the instrument this model learned best: it saw {seen} of its training pieces"
+        return (most_played(table),), f"the instrument this model learned best: it saw {seen} of its training pieces"
 
     def _finish(self, seq: list[int], n_prompt: int, opts: GenerationOptions, k: int,
                 chosen: dict[str, str] | None = None, written: tuple[int, ...] | None = None) -> Generation:
@@ -304,9 +303,6 @@ class Model:
             gen.report["voices"]["outer_of"] = opts.written_voices
         if written:
             gen.report["instruments"]["written_as"] = list(written)
-            why = self._written_why(opts.controls)
-            if why:
-                gen.report["instruments"]["written_why"] = why
         if capped:
             gen.report["instruments"]["players_sound"] = capped
         if shared:
@@ -314,9 +310,8 @@ class Model:
         if doubled:
             gen.report["instruments"]["doubling"] = doubled
         if DRUMS in (opts.controls.instruments or ()) and not gen.report["instruments"]["pass"]:
-            tallies = self.tokenizer.controls.instrumentation.get("collection", {}).values()
-            gen.report["instruments"]["drum_pieces_in_training"] = sum(
-                n for tally in tallies for key, n in tally.items() if str(DRUMS) in key.split(","))
+            pieces = pieces_per_program(self.tokenizer.controls.instrumentation)
+            gen.report["instruments"]["drum_pieces_in_training"] = pieces.get(DRUMS, 0)
         for name, why in (chosen or {}).items():
             gen.report[name]["chosen"] = why
         return gen
@@ -327,18 +322,17 @@ class Model:
         """The new music of `score` (after a MIDI prompt's `prompt_bars`, whose opening is the user's and kept as
         it is) voiced by register for the `pitched` instruments asked, with no more notes at once than their
         players can sound; also that cap where it dropped notes, and the instruments left only doubling."""
-        start = bar_start_tick(score, prompt_bars) if prompt_bars else 0
-        new = score.clip(start, score.end() + 1, clip_end=False) if start else score
+        new = from_bar(score, prompt_bars)
         cap = playable_voices(pitched)
         capped = cap if cap and opts.voices is None and cap < max(voices_heard(new), default=0) else None
         if capped:  # a flute gets the top line of a piano piece
             new = keep_outer_voices(new, capped)
         new = voice_by_register(new, pitched, double=opts.voices is None)  # N voices asked stay N
-        if not start:
+        if not prompt_bars:
             return new, capped, doubling_parts(new)
         out = score.copy()
         out.tracks = symusic.core.TrackTickList()
-        for track in [*score.clip(0, start, clip_end=False).tracks, *new.tracks]:
+        for track in [*score.clip(0, bar_start_tick(score, prompt_bars), clip_end=False).tracks, *new.tracks]:
             out.tracks.append(track.copy())
         return out, capped, doubling_parts(new)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 
 from tunesmith import ops
 from tunesmith.errors import TunesmithError
-from tunesmith.instruments import (DRUMS, NAME_TO_PROGRAM, PIANO, most_played, pieces_per_program, program_name, unlearned,
-                                   usual_instruments)
+from tunesmith.instruments import (DRUMS, NAME_TO_PROGRAM, PIANO, most_played, pieces_per_program, program_name,
+                                   unlearned, usual_instruments)
 from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
 from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS, MOOD_MODE,
@@ -275,8 +275,8 @@ def styles_known(vocab: ControlVocab, meters: list[str]) -> str:
     lines.append("moods (a tempo, and a mode when no key is asked):")
     lines += [f"  {mood:<31}{', '.join(words)}" for mood, words in MOODS.items()]
     played = pieces_per_program(vocab.instrumentation)
-    learned = sorted((p for p in played if p != DRUMS and p not in unlearned((p,), vocab.instrumentation)),
-                     key=lambda p: -played[p])
+    rare = unlearned(tuple(played), vocab.instrumentation)
+    learned = sorted((p for p in played if p != DRUMS and p not in rare), key=lambda p: -played[p])
     if learned:
         lines.append(f"instruments it writes for directly (any other is written for the style's own, else the "
                      f"{program_name(most_played(vocab.instrumentation))}, and voiced for it):")
