@@ -59,10 +59,28 @@ def test_explicit_numbers_beat_words_and_meters_and_lengths():
 
 
 @pytest.mark.parametrize("text,meter", [("a waltz in the style of Chopin", "3/4"), ("a mazurka for piano", "3/4"),
-                                        ("a polka for accordion", "2/4"), ("a waltz in 6/8", "6/8")])
+                                        ("a polka for accordion", "2/4"), ("a waltz in 6/8", "6/8"),
+                                        ("a gigue", "6/8"), ("a tarantella for piano", "6/8"), ("a habanera", "2/4"),
+                                        ("a bolero", "3/4")])
 def test_a_dance_named_is_its_meter_unless_one_is_given(text, meter):
     r = read(text)
     assert r.controls.meter == meter and "meter" in r.how
+    assert not any("by meaning" in how for how in r.how.values())  # "a habanera" had been read as a madrigal
+
+
+@pytest.mark.parametrize("text,field,value", [
+    ("epic orchestral music for a film", "instruments", (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)),
+    ("a symphony in the style of Mozart", "instruments", (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)),
+    ("a choral piece", "instruments", (52,)), ("a Christmas carol", "collection", "bach"),
+    ("a carol for brass", "collection", "bach"), ("a requiem", "genre", "mass"),
+    ("a barcarolle", "collection", "pianomidi")])
+def test_words_musicians_use_for_ensembles_and_forms(text, field, value):
+    """Asks that had been read as no style and no instruments at all: the model wrote whatever it liked."""
+    assert getattr(read(text).controls, field) == (tuple(sorted(value)) if field == "instruments" else value)
+
+
+def test_epic_and_heroic_are_energetic():
+    assert read("epic orchestral music for a film").mood == "energetic" and read("a heroic march").mood == "energetic"
 
 
 def test_seconds_without_tempo_or_meter_say_what_was_assumed():

@@ -96,7 +96,8 @@ _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
 _METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
                 # dances whose name is their meter (the model's genres, e.g. jig and minuet, bring their own)
                 "waltz": "3/4", "waltzes": "3/4", "mazurka": "3/4", "polonaise": "3/4", "sarabande": "3/4",
-                "polka": "2/4"}
+                "bolero": "3/4", "ländler": "3/4", "landler": "3/4", "polka": "2/4", "galop": "2/4", "habanera": "2/4",
+                "gigue": "6/8", "tarantella": "6/8", "barcarolle": "6/8", "siciliano": "6/8", "siciliana": "6/8"}
 _BPM = re.compile(r"(?:\b(?:tempo(?: of)?|at|♩\s*=|quarter\s*=)\s*)?\b(\d{2,3})\s*(?:bpm|beats per minute|beats a minute)\b"
                   r"|\btempo(?: of)?\s+(\d{2,3})\b|♩\s*=\s*(\d{2,3})", re.IGNORECASE)
 _BARS = re.compile(r"\b(\d{1,3})[\s-]*(?:bars?|measures?)\b", re.IGNORECASE)
@@ -405,7 +406,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     key = _key(text)
     if key:
         how["key"] = f"'{key}' in the prompt"
-    meter = None
+    meter, dance = None, None
     m = _METER.search(low)
     if m:
         meter = f"{int(m.group(1))}/{int(m.group(2))}"
@@ -413,8 +414,9 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     else:
         found = _find_phrase(low, _METER_WORDS)
         if found:
-            meter = _METER_WORDS[found[0][1]]
-            how["meter"] = f"the words '{found[0][1]}'"
+            dance = found[0]
+            meter = _METER_WORDS[dance[1]]
+            how["meter"] = f"the words '{dance[1]}'"
     if meter and meters is not None and meter not in meters:
         raise UnservableAsk(f"meter {meter} is not one the model can write; it knows {', '.join(meters)}")
     tempo, tempo_how = _tempo(low)
@@ -440,8 +442,8 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     if form and not instruments and styles["collection"] in FORM_PROGRAMS:  # "a nocturne": a piano piece
         instruments = FORM_PROGRAMS[styles["collection"]]
         how["instruments"] = f"the form '{form[0][1]}'"
-    if not styles and use_meaning:
-        hit = _style_by_meaning(text, labels)
+    if not styles and use_meaning:  # a dance read as its meter is not matched again: "a habanera" is not a madrigal
+        hit = _style_by_meaning(text[:dance[0]] + text[dance[0] + len(dance[1]):] if dance else text, labels)
         if hit:
             lab, sim = hit
             styles[lab.field] = lab.value

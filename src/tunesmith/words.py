@@ -38,7 +38,7 @@ MOODS: dict[str, tuple[str, ...]] = {
     "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy",
              "lullaby", "lullabies", "cradle song", "berceuse", "meditative", "restful"),
     "energetic": ("energetic", "lively", "exciting", "driving", "spirited", "vigorous", "intense", "dancing",
-                  "fiery", "stormy", "agitated", "furious", "frantic"),
+                  "fiery", "stormy", "agitated", "furious", "frantic", "epic", "heroic"),
 }
 MOOD_TEMPO = {"happy": 116, "sad": 66, "calm": 72, "energetic": 152}  # a mood's tempo when none is asked
 MOOD_MODE = {"happy": "major", "sad": "minor", "calm": "major", "energetic": None}
@@ -84,6 +84,8 @@ ENSEMBLES: dict[str, tuple[int, ...]] = {
     "choir": (52,), "chorus": (52,), "voices": (52,), "a cappella": (52,), "satb": (52,),
     "organ": (19,), "solo piano": (0,), "piano solo": (0,), "keyboard": (0,),
     "orchestra": (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47), "band": (0, 25, 33, -1),
+    **dict.fromkeys(("orchestral", "symphony", "symphonic"), (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)),
+    "choral": (52,),  # "a choral piece" (the genre word "chorale" is its own)
     "rock band": (29, 30, 33, -1), "jazz trio": (0, 32, -1), "drums": (-1,), "drum kit": (-1,),
     "percussion": (-1,), "violin and piano": (0, 40), "cello and piano": (0, 42), "flute and piano": (0, 73),
     "bass guitar": (33,), "synth": (81,), "synthesizer": (81,), "synths": (81,), "electric piano": (4,),
@@ -141,8 +143,9 @@ FORM_WORDS: dict[str, tuple[str, ...]] = {
                   # toccata and the invention, keyboard forms it has none of, are nearest its Bach
                   "fugue", "fugues", "prelude and fugue", "invention", "inventions", "toccata", "toccatas",
                   "rhapsody", "rhapsodies", "intermezzo", "intermezzi", "song without words", "songs without words",
-                  "fantasia", "fantasy", "fantasie", "fantaisie", "scherzo", "scherzi"),
-    "bach": ("chorale prelude", "chorale preludes"),  # an organ piece on a chorale tune, not a piano prelude
+                  "fantasia", "fantasy", "fantasie", "fantaisie", "scherzo", "scherzi", "barcarolle", "barcarolles"),
+    "bach": ("chorale prelude", "chorale preludes",  # an organ piece on a chorale tune, not a piano prelude
+             "carol", "carols", "christmas carol", "christmas carols", "christmas hymn"),  # a strophic hymn in parts
 }
 # ... and the instruments a form is written for, when none is named ("a prelude in the style of Bach" is for the
 # piano, not for the choir most of his training pieces are)
@@ -158,7 +161,8 @@ TITLE_GENRES = (
     ("polka", "polka"), ("march", "march"), ("mazurka", "mazurka"), ("polonaise", "polonaise"),
     ("minuet", "minuet"), ("menuet", "minuet"), ("gavotte", "gavotte"), ("schottische", "schottische"),
     ("highland fling", "highland fling"), ("lament", "lament"), ("chorale", "chorale"),
-    ("choral", "chorale"), ("madrigal", "madrigal"), ("ragtime", "rag"), ("rag", "rag"),
+    ("choral", "chorale"), ("madrigal", "madrigal"), ("ragtime", "rag"), ("rag", "rag"), ("requiem", "mass"),
+    ("missa", "mass"),
 )
 
 # Styles people ask for that the bundled model has no pieces of -> UnservableAsk naming the nearest it knows
