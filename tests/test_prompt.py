@@ -283,3 +283,32 @@ def test_generation_options_serve_the_reading_as_the_cli_does():
     assert opts.text == "a sad motet for four voices, eight bars"  # the words as typed reach the text encoder
     assert GenerationOptions.from_reading(read("a motet", bars=0, default_bars=None)).bars is None  # model decides
     assert GenerationOptions.from_reading(r, voices=None).voices is None  # an option given wins
+
+
+@pytest.mark.parametrize("text,composer,instruments", [
+    ("something like Für Elise", "beethoven", (0,)), ("a piece like Clair de lune", "debussy", (0,)),
+    ("a waltz like the Minute Waltz", "chopin", (0,)), ("Für Elise for strings", "beethoven", (40, 41, 42)),
+    ("a string trio like Eine kleine Nachtmusik", "mozart", (40, 41, 42))])
+def test_a_famous_work_names_its_composer_and_instruments(text, composer, instruments):
+    """'something like Für Elise' had been refused as an unknown style named 'Für Elise'."""
+    r = read(text)
+    assert (r.controls.composer, r.controls.instruments) == (composer, instruments)
+    assert "by " in r.how["composer"]
+
+
+def test_a_famous_work_by_a_composer_the_model_does_not_know_is_refused_naming_him():
+    with pytest.raises(UnservableAsk, match="'gymnopédie' is by Satie"):
+        read("something like a Gymnopédie")
+
+
+@pytest.mark.parametrize("text,mode", [("a piece in a minor key", "minor"), ("a sad waltz in a major key", "major"),
+                                       ("a chorale in a minor mode", "minor")])
+def test_a_mode_named_without_a_tonic_picks_a_key_in_it(text, mode):
+    """'in a minor key' had been read as A minor."""
+    r = read(text)
+    assert r.controls.key.endswith(mode) and f"{mode} " in r.how["key"] and "chosen" in r.how["key"]
+
+
+def test_in_a_minor_is_still_a_key_and_a_minor_piece_is_not():
+    assert read("a piece in a minor").controls.key == "A minor"
+    assert read("a minor piece").controls.key is None

@@ -22,7 +22,7 @@ from tunesmith.instruments import (DRUMS, NAME_TO_PROGRAM, PIANO, most_played, p
                                    unlearned, usual_instruments)
 from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
-from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS, MOOD_MODE,
+from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FAMOUS_WORKS, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS, MOOD_MODE,
                              MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES,
                              composer_phrase)
 
@@ -92,6 +92,7 @@ def _instrument_names(programs) -> str | None:
 
 _KEY = re.compile(r"(?:\b(?:in|key of)\s+)?\b([A-Ga-g])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
                   r"(major|minor|maj|min)\b", re.IGNORECASE)
+_MODE_ASKED = re.compile(r"\s*\b(major|minor)[\s-]+(?:key|mode|tonality)\b", re.IGNORECASE)  # no tonic named
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
 _METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
                 # dances whose name is their meter (the model's genres, e.g. jig and minuet, bring their own)
@@ -131,8 +132,9 @@ def _find_phrase(text: str, phrases) -> list[tuple[int, str]]:
 def _key(text: str) -> str | None:
     for m in _KEY.finditer(text):
         letter, acc, mode = m.group(1), (m.group(2) or "").strip().lower(), m.group(3).lower()
-        if letter.islower() and letter == "a" and not m.group(0).lower().startswith(("in", "key")):
-            continue  # "a minor piece" is an article, "in a minor" is a key
+        if letter.islower() and letter == "a" and (not m.group(0).lower().startswith(("in", "key"))
+                                                   or _MODE_ASKED.match(text, m.start(1) + 2)):
+            continue  # "a minor piece" and "in a minor key" are an article, "in a minor" is a key
         acc = {"sharp": "#", "-sharp": "#", "♯": "#", "flat": "b", "-flat": "b", "♭": "b"}.get(acc, acc)
         return ops.normalize_key(f"{letter.upper()}{acc} {'minor' if mode.startswith('min') else 'major'}")
     return None
@@ -298,6 +300,13 @@ def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], d
         lab = phrase_to_label[phrase]
         if lab.field not in found:
             found[lab.field], how[lab.field] = lab.value, f"'{phrase}' in the prompt"
+    work = _find_phrase(low, FAMOUS_WORKS)
+    if work and "composer" not in found:  # "something like Für Elise": Beethoven
+        slug = FAMOUS_WORKS[work[0][1]][0]
+        if slug not in {lab.value for lab in labels if lab.field == "composer"}:
+            raise UnservableAsk(f"'{work[0][1]}' is by {composer_phrase(slug)}; "
+                                + _unknown_style_message(composer_phrase(slug), labels))
+        found["composer"], how["composer"] = slug, f"'{work[0][1]}' in the prompt, by {composer_phrase(slug)}"
     unknown = _unknown_style(low, phrase_to_label)
     if unknown:
         raise UnservableAsk(_unknown_style_message(unknown, labels, composer=False, first=UNKNOWN_STYLES[unknown]))
@@ -442,6 +451,10 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     if form and not instruments and styles["collection"] in FORM_PROGRAMS:  # "a nocturne": a piano piece
         instruments = FORM_PROGRAMS[styles["collection"]]
         how["instruments"] = f"the form '{form[0][1]}'"
+    work = _find_phrase(low, FAMOUS_WORKS)
+    if work and not instruments and styles.get("composer") == FAMOUS_WORKS[work[0][1]][0]:  # Für Elise: piano
+        instruments = FAMOUS_WORKS[work[0][1]][1]
+        how["instruments"] = f"the work '{work[0][1]}'"
     if not styles and use_meaning:  # a dance read as its meter is not matched again: "a habanera" is not a madrigal
         hit = _style_by_meaning(text[:dance[0]] + text[dance[0] + len(dance[1]):] if dance else text, labels)
         if hit:
@@ -546,12 +559,14 @@ def understand(text: str | None, vocab: ControlVocab, meters: list[str], style: 
         how["voices"] = "set by you"
     reading = replace(reading, controls=replace(reading.controls, **fixed), mood=mood or reading.mood,
                       voices=voices or reading.voices, how=how)
-    mode = reading.mood and MOOD_MODE[reading.mood]
-    if mode and not reading.controls.key:  # a mood's mode needs a key to steer towards: pick a common one, say so
+    named = _MODE_ASKED.search(text or "")  # "in a minor key": the mode, whatever the mood says
+    mode = named.group(1).lower() if named else reading.mood and MOOD_MODE[reading.mood]
+    if mode and not reading.controls.key:  # a mode needs a key to steer towards: pick a common one, say so
         common = COMMON_TONICS[mode]
         tonic = common[sum(map(ord, text or "")) % len(common)]
         reading = replace(reading, controls=replace(reading.controls, key=f"{tonic} {mode}"))
-        how["key"] = f"chosen for the mood '{reading.mood}' (a {mode} key; --key to choose)"
+        how["key"] = (f"chosen for '{named.group(0).strip()}' in the prompt (--key to choose)" if named else
+                      f"chosen for the mood '{reading.mood}' (a {mode} key; --key to choose)")
     if reading.mood and reading.controls.tempo is None:
         reading = replace(reading, controls=replace(reading.controls, tempo=float(MOOD_TEMPO[reading.mood])))
         how["tempo"] = f"the mood '{reading.mood}'"

@@ -182,6 +182,34 @@ UNKNOWN_STYLES: dict[str, tuple[str, ...]] = {  # -> the labels (collections, ge
     **dict.fromkeys(("gregorian chant", "plainchant", "plainsong"), ("palestrina", "trecento")),
 }
 
+# Famous works people name instead of a style ("something like Für Elise") -> (composer, instruments or None).
+# The piece asked is in that composer's style on the work's instruments; the work itself is never the prompt.
+_ORCHESTRA = (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)
+FAMOUS_WORKS: dict[str, tuple[str, tuple[int, ...]]] = {
+    **dict.fromkeys(("für elise", "fur elise", "moonlight sonata", "pathétique sonata", "pathetique sonata",
+                     "appassionata", "waldstein sonata"), ("beethoven", (0,))),
+    **dict.fromkeys(("ode to joy", "fate symphony"), ("beethoven", _ORCHESTRA)),
+    **dict.fromkeys(("rondo alla turca", "turkish march", "alla turca"), ("mozart", (0,))),
+    **dict.fromkeys(("eine kleine nachtmusik", "a little night music"), ("mozart", (40, 41, 42))),
+    **dict.fromkeys(("minute waltz", "raindrop prelude", "revolutionary etude", "revolutionary étude",
+                     "heroic polonaise", "fantaisie-impromptu", "fantaisie impromptu"), ("chopin", (0,))),
+    **dict.fromkeys(("clair de lune", "golliwog's cakewalk", "the girl with the flaxen hair"), ("debussy", (0,))),
+    **dict.fromkeys(("träumerei", "traumerei", "kinderszenen", "scenes from childhood", "carnaval"),
+                    ("schumann", (0,))),
+    **dict.fromkeys(("liebestraum", "liebesträume", "hungarian rhapsody", "la campanella"), ("liszt", (0,))),
+    **dict.fromkeys(("well-tempered clavier", "well tempered clavier", "goldberg variations"), ("bach", (0,))),
+    **dict.fromkeys(("toccata and fugue in d minor",), ("bach", (19,))),
+    **dict.fromkeys(("air on the g string",), ("bach", (40, 41, 42))),
+    **dict.fromkeys(("in the hall of the mountain king", "morning mood", "peer gynt"), ("grieg", _ORCHESTRA)),
+    **dict.fromkeys(("the nutcracker", "nutcracker", "swan lake", "dance of the sugar plum fairy"),
+                    ("tchaikovsky", _ORCHESTRA)),
+    **dict.fromkeys(("pictures at an exhibition",), ("mussorgsky", (0,))),
+    **dict.fromkeys(("gymnopédie", "gymnopedie", "gymnopédies", "gymnopedies"), ("satie", (0,))),
+    **dict.fromkeys(("canon in d", "pachelbel's canon"), ("pachelbel", (40, 41, 42))),
+    **dict.fromkeys(("the four seasons",), ("vivaldi", (40, 41, 42, 43))),
+    **dict.fromkeys(("the entertainer", "maple leaf rag"), ("joplin", (0,))),
+}
+
 COMPOSER_NAMES: dict[str, str] = {  # slug -> how people write it
     "bach": "J. S. Bach", "schumann_clara": "Clara Schumann", "schumann": "Robert Schumann",
     "trad": "traditional", "anonymous": "anonymous", "burgmueller": "Burgmüller",
