@@ -312,3 +312,14 @@ def test_a_mode_named_without_a_tonic_picks_a_key_in_it(text, mode):
 def test_in_a_minor_is_still_a_key_and_a_minor_piece_is_not():
     assert read("a piece in a minor").controls.key == "A minor"
     assert read("a minor piece").controls.key is None
+
+
+@pytest.mark.parametrize("text,instruments", [
+    ("a duet for two violins", (40,)), ("a quartet for saxophones", (65,)), ("a piece for two pianos", (0,)),
+    ("a piece for four hands", (0,)), ("a song for soprano and piano", (0, 53)), ("a string quintet", (40, 41, 42)),
+    ("a march for military band", (56, 57, 58, 60, 68, 70, 71, 73)), ("a piece for alto saxophone", (65,)),
+    ("a melody for bass clarinet", (71,)), ("a tenor sax solo", (66,)), ("a pop song with a bass", (0, 32))])
+def test_plurals_voices_and_sized_instruments_are_read(text, instruments):
+    """Plurals and singers had been read as no instrument, a military band as a rock band, an alto saxophone
+    as a choir and a saxophone, a bass clarinet as a bass and a clarinet."""
+    assert read(text).controls.instruments == instruments

@@ -17,6 +17,7 @@ from tunesmith.tokenizer import style_tally
 DRUMS = -1
 PIANO = 0
 CHOIR = 52  # GM "Choir Aahs": the sung parts of chorales and polyphony
+SOLO_VOICE = 53  # GM "Voice Oohs": one singer ("a song for soprano and piano"), who sings the top line
 
 # Everyday names a musician types, beside the 128 official GM names.
 COMMON_NAMES: dict[str, int] = {
@@ -30,6 +31,16 @@ COMMON_NAMES: dict[str, int] = {
     "saxophone": 65, "sax": 65, "oboe": 68, "english horn": 69, "bassoon": 70, "clarinet": 71,
     "piccolo": 72, "flute": 73, "recorder": 74, "pan flute": 75, "bagpipe": 109, "fiddle": 110,
     "drums": DRUMS, "drum kit": DRUMS, "percussion": DRUMS,
+    # plurals ("a duet for two violins", "a quartet for saxophones") and sung voices by range
+    "pianos": 0, "guitars": 24, "violins": 40, "violas": 41, "cellos": 42, "celli": 42, "double basses": 43,
+    "harps": 46, "trumpets": 56, "trombones": 57, "tubas": 58, "horns": 60, "french horns": 60, "saxophones": 65,
+    "saxes": 65, "oboes": 68, "bassoons": 70, "clarinets": 71, "flutes": 73, "recorders": 74, "fiddles": 110,
+    "soprano": SOLO_VOICE, "mezzo-soprano": SOLO_VOICE, "singer": SOLO_VOICE, "vocalist": SOLO_VOICE, "singers": 52,
+    # ... which also name the sizes of other instruments ("alto saxophone" is not an alto and a saxophone)
+    "soprano saxophone": 64, "alto saxophone": 65, "tenor saxophone": 66, "baritone saxophone": 67,
+    "bass clarinet": 71, "bass trombone": 57, "tenor trombone": 57, "alto flute": 73, "bass flute": 73,
+    "alto horn": 60, "tenor horn": 60, "baritone horn": 58, "bass drum": DRUMS, "snare drum": DRUMS,
+    "soprano recorder": 74, "alto recorder": 74, "tenor recorder": 74, "bass recorder": 74,
 }
 
 
@@ -72,13 +83,14 @@ REGISTER: dict[int, int] = {
     56: 70, 57: 52, 58: 40, 59: 70, 60: 58,  # trumpet, trombone, tuba, muted trumpet, horn
     64: 72, 65: 66, 66: 58, 67: 50, 68: 74, 69: 64, 70: 48, 71: 64,  # saxophones, oboe, cor anglais, bassoon, clarinet
     72: 86, 73: 76, 74: 74, 110: 74,  # piccolo, flute, recorder, fiddle
+    SOLO_VOICE: 70,  # a soprano
 }
 FAMILY_REGISTER = [60, 72, 60, 55, 36, 60, 60, 60, 66, 74, 62, 60, 60, 60, 62, 60]  # programs 0-7, 8-15, ...
 # Practical range (lowest, highest MIDI pitch) of the common instruments, as orchestration books give them
 # (sounding pitch); any other program takes its register +- 18 semitones.
 RANGE: dict[int, tuple[int, int]] = {
     0: (21, 108), 6: (29, 89), 8: (60, 108), 11: (53, 89), 12: (45, 96), 19: (24, 96), 21: (41, 89), 22: (60, 96),
-    24: (40, 86), 25: (40, 86), 32: (28, 67), 33: (28, 67), 46: (24, 103), 48: (28, 96), 52: (40, 81),
+    24: (40, 86), 25: (40, 86), 32: (28, 67), 33: (28, 67), 46: (24, 103), 48: (28, 96), 52: (40, 81), 53: (60, 81),
     40: (55, 100), 41: (48, 88), 42: (36, 76), 43: (28, 67), 47: (38, 57),  # strings, timpani
     56: (54, 82), 57: (40, 72), 58: (28, 58), 60: (41, 77), 61: (40, 82),  # trumpet, trombone, tuba, horn, brass
     64: (56, 87), 65: (49, 81), 66: (44, 76), 67: (36, 69),  # soprano, alto, tenor, baritone saxophones
@@ -176,8 +188,8 @@ def polyphony(program: int) -> int | None:
         return 2
     if 24 <= program <= 31:  # guitars
         return 6
-    if 32 <= program <= 39 or 56 <= program <= 60 or 64 <= program <= 87 or program in (109, 111):
-        return 1  # basses, solo brass, reeds, pipes, synth leads, bagpipe, shanai
+    if 32 <= program <= 39 or 56 <= program <= 60 or 64 <= program <= 87 or program in (SOLO_VOICE, 109, 111):
+        return 1  # basses, solo brass, reeds, pipes, synth leads, a singer, bagpipe, shanai
     return None
 
 
