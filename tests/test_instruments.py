@@ -6,7 +6,7 @@ import symusic
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
 from tunesmith.adherence import longest_silence, voices_heard
-from tunesmith.instruments import (DRUMS, doubling_parts, doubling_roles, keep_outer_voices, most_played,
+from tunesmith.instruments import (DRUMS, SOLO_VOICE, doubling_parts, doubling_roles, keep_outer_voices, most_played,
                                    native_voicing, parse_instruments, pieces_per_program, playable, playable_voices,
                                    polyphony, program_name, rank_parts, register, unlearned, voice_by_register)
 from tunesmith.tokenizer import Controls
@@ -166,12 +166,13 @@ def test_rank_parts_give_no_player_more_notes_than_it_can_sound(m, caps, parts):
     assert rank_parts(m, caps) == parts
 
 
-def test_voice_by_register_gives_a_flute_the_soprano_and_the_piano_the_rest():
+@pytest.mark.parametrize("melody", [73, SOLO_VOICE])  # "for flute and piano", "for soprano and piano"
+def test_voice_by_register_gives_a_flute_or_a_singer_the_soprano_and_the_piano_the_rest(melody):
     chorale = corpus_score("bach/bwv66.6")
-    voiced = {t.program: t for t in voice_by_register(chorale, (0, 73)).tracks}
-    assert max(voices_heard(_score_of(chorale, voiced[73]))) == 1  # one note at a time
+    voiced = {t.program: t for t in voice_by_register(chorale, (0, melody)).tracks}
+    assert max(voices_heard(_score_of(chorale, voiced[melody]))) == 1  # one note at a time
     soprano = set(_notes({t.name: t for t in chorale.tracks}["Soprano"]))
-    assert len(soprano & set(_notes(voiced[73]))) >= 0.9 * len(soprano)
+    assert len(soprano & set(_notes(voiced[melody]))) >= 0.9 * len(soprano)
 
 
 def _score_of(like, track):
