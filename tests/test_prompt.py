@@ -323,3 +323,11 @@ def test_plurals_voices_and_sized_instruments_are_read(text, instruments):
     """Plurals and singers had been read as no instrument, a military band as a rock band, an alto saxophone
     as a choir and a saxophone, a bass clarinet as a bass and a clarinet."""
     assert read(text).controls.instruments == instruments
+
+
+@pytest.mark.parametrize("text,key", [("a piece in D dorian", "D minor"), ("a tune in G mixolydian", "G major"),
+                                      ("a piece in F# phrygian", "F# minor"), ("a waltz in Bb lydian", "Bb major")])
+def test_a_church_mode_is_the_key_on_its_tonic_and_says_so(text, key):
+    """A mode had been dropped without a word: the model writes in major and minor keys only."""
+    r = read(text)
+    assert r.controls.key == key and "nearest key" in r.how["key"]

@@ -92,6 +92,9 @@ def _instrument_names(programs) -> str | None:
 
 _KEY = re.compile(r"(?:\b(?:in|key of)\s+)?\b([A-Ga-g])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
                   r"(major|minor|maj|min)\b", re.IGNORECASE)
+_CHURCH_MODE = re.compile(r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
+                          r"(dorian|phrygian|lydian|mixolydian|aeolian|ionian|locrian)\b", re.IGNORECASE)
+_MINOR_MODES = ("dorian", "phrygian", "aeolian", "locrian")  # a minor third above the tonic
 _MODE_ASKED = re.compile(r"\s*\b(major|minor)[\s-]+(?:key|mode|tonality)\b", re.IGNORECASE)  # no tonic named
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
 _METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
@@ -415,6 +418,10 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     key = _key(text)
     if key:
         how["key"] = f"'{key}' in the prompt"
+    elif _CHURCH_MODE.search(text):  # "D dorian": the key on its tonic in the nearer of major and minor, said
+        m = _CHURCH_MODE.search(text)
+        key = _key(f"in {m.group(1)}{m.group(2) or ''} {'minor' if m.group(3).lower() in _MINOR_MODES else 'major'}")
+        how["key"] = f"'{m.group(0)}' in the prompt: {key}, the nearest key this model writes in (major or minor)"
     meter, dance = None, None
     m = _METER.search(low)
     if m:

@@ -80,7 +80,6 @@ ENSEMBLES: dict[str, tuple[int, ...]] = {
     "woodwinds": (68, 70, 71, 73), "winds": (68, 70, 71, 73), "wind band": (56, 57, 58, 60, 68, 70, 71, 73),
     "clarinet quintet": (40, 41, 42, 71), "piano quintet": (0, 40, 41, 42), "string quintet": (40, 41, 42),
     **dict.fromkeys(("military band", "marching band", "concert band"), (56, 57, 58, 60, 68, 70, 71, 73)),
-    **dict.fromkeys(("piano duet", "four hands", "two pianos"), (0,)),
     "saxophone quartet": (64, 65, 66, 67), "sax quartet": (64, 65, 66, 67),
     "brass quintet": (56, 57, 58, 60), "brass": (56, 57, 58, 60), "brass band": (56, 57, 58, 60),
     "choir": (52,), "chorus": (52,), "voices": (52,), "a cappella": (52,), "satb": (52,),
@@ -91,6 +90,8 @@ ENSEMBLES: dict[str, tuple[int, ...]] = {
     "rock band": (29, 30, 33, -1), "jazz trio": (0, 32, -1), "drums": (-1,), "drum kit": (-1,),
     "percussion": (-1,), "violin and piano": (0, 40), "cello and piano": (0, 42), "flute and piano": (0, 73),
     "bass guitar": (33,), "synth": (81,), "synthesizer": (81,), "synths": (81,), "electric piano": (4,),
+    # last, so that a caption of a piano piece (ensemble_phrase: the first name of a set) says "solo piano"
+    **dict.fromkeys(("piano duet", "four hands", "two pianos"), (0,)),
 }
 
 # Instruments people name that General MIDI lacks -> the GM programs nearest in sound.
@@ -111,7 +112,7 @@ def ensemble_phrase(programs: tuple[int, ...]) -> str:
     for name, progs in ENSEMBLES.items():
         if tuple(sorted(progs)) == tuple(sorted(programs)) and name not in ("drum kit", "percussion", "chorus"):
             return name
-    names = [{52: "voices", 0: "piano", -1: "drums"}.get(p) or program_name(p).lower() for p in programs]
+    names = [{52: "voices", 53: "voice", 0: "piano", -1: "drums"}.get(p) or program_name(p).lower() for p in programs]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
