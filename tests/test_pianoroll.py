@@ -112,6 +112,26 @@ def test_velocity_sets_opacity():
     assert faces[0, 3] < faces[1, 3] == pytest.approx(1.0)
 
 
+def test_a_note_doubled_by_other_tracks_shows_every_colour_as_a_stripe(chorale):
+    """A real chorale's soprano doubled in unison by a flute and its bass by a tuba: where two tracks strike the
+    same note together, each gets a stripe of the bar (before, the later hid the earlier)."""
+    score = chorale.copy()
+    for program, voice in ((73, 0), (58, 3)):
+        double = symusic.Track("", program, False)
+        double.notes.extend(chorale.tracks[voice].notes)
+        score.tracks.append(double)
+    figure = pianoroll_figure(score)
+    bars = [c for c in figure.axes[0].collections if isinstance(c, PolyCollection)]
+    heights = [np.ptp(np.asarray(path.vertices)[:, 1]) for path in bars[0].get_paths()]  # the soprano's notes
+    assert max(heights) < 0.43 and np.median(heights) == pytest.approx(0.42)  # it shares every note with the
+    #                                                                         flute (and a unison with the alto)
+    flute = np.asarray(bars[4].get_paths()[0].vertices)[:, 1]
+    soprano = np.asarray(bars[0].get_paths()[0].vertices)[:, 1]
+    assert flute.min() == pytest.approx(soprano.max())  # the flute's stripe sits on the soprano's
+    alto = [np.ptp(np.asarray(path.vertices)[:, 1]) for path in bars[1].get_paths()]
+    assert np.median(alto) == pytest.approx(0.84)  # undoubled: the whole bar
+
+
 def test_pitch_axis_shows_note_names_over_the_range_used(chorale):
     ax = pianoroll_figure(chorale).axes[0]
     pitches = np.concatenate([t.notes.numpy()["pitch"] for t in chorale.tracks])

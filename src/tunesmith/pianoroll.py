@@ -99,8 +99,8 @@ def pianoroll_figure(
 
     _draw_keyboard_rows(ax, low, high)
     _draw_grid(ax, bars, beats, x_end, inches_per_quarter)
-    for track in tracks:
-        _draw_notes(ax, track, min_width=0.02 / inches_per_quarter)
+    for track, stripes in zip(tracks, _stripes(tracks)):
+        _draw_notes(ax, track, min_width=0.02 / inches_per_quarter, stripes=stripes)
     ax.set_xlim(0, x_end)
     ax.set_ylim(low - 0.5, high + 0.5)
     _label_pitches(ax, low, high)
@@ -259,11 +259,30 @@ def _draw_grid(ax, bars: list[float], beats: list[float], x_end: float, inches_p
                 ax.axvline(x, color="#e0e0e0", linewidth=0.5, zorder=0.8)
 
 
-def _draw_notes(ax, track: _Notes, min_width: float) -> None:
-    """One bar per note; opacity follows velocity."""
+def _stripes(tracks: list[_Notes]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each track, each note's (place, count) among the tracks that strike the same pitch at the same time:
+    a note doubled by three instruments is drawn as three stripes, one in each colour, not one bar hiding two."""
+    sharing: dict[tuple[float, int], list[int]] = {}
+    for k, track in enumerate(tracks):
+        for start, pitch in zip(np.round(track.start, 4).tolist(), track.pitch.tolist()):
+            holders = sharing.setdefault((start, pitch), [])
+            if not holders or holders[-1] != k:
+                holders.append(k)
+    out = []
+    for k, track in enumerate(tracks):
+        holders = [sharing[(start, pitch)] for start, pitch in zip(np.round(track.start, 4).tolist(), track.pitch.tolist())]
+        out.append((np.array([h.index(k) for h in holders], dtype=float), np.array([len(h) for h in holders], dtype=float)))
+    return out
+
+
+def _draw_notes(ax, track: _Notes, min_width: float, stripes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """One bar per note (a stripe of it, `stripes` = (place, count), where other tracks strike the same note);
+    opacity follows velocity."""
     x0 = track.start
     x1 = track.start + np.maximum(track.duration, min_width)
-    y0, y1 = track.pitch - 0.42, track.pitch + 0.42
+    place, count = stripes if stripes is not None else (np.zeros(len(x0)), np.ones(len(x0)))
+    y0 = track.pitch - 0.42 + 0.84 * place / count
+    y1 = y0 + 0.84 / count
     vertices = np.stack([np.stack([x0, y0], 1), np.stack([x1, y0], 1), np.stack([x1, y1], 1), np.stack([x0, y1], 1)], 1)
     red, green, blue, _ = to_rgba(track.style.colour)
     faces = np.empty((len(x0), 4))
