@@ -136,7 +136,7 @@ def _key(text: str) -> str | None:
     for m in _KEY.finditer(text):
         letter, acc, mode = m.group(1), (m.group(2) or "").strip().lower(), m.group(3).lower()
         if letter.islower() and letter == "a" and (not m.group(0).lower().startswith(("in", "key"))
-                                                   or _MODE_ASKED.match(text, m.start(1) + 2)):
+                                                   or _MODE_ASKED.match(text, m.start(1) + 1)):
             continue  # "a minor piece" and "in a minor key" are an article, "in a minor" is a key
         acc = {"sharp": "#", "-sharp": "#", "♯": "#", "flat": "b", "-flat": "b", "♭": "b"}.get(acc, acc)
         return ops.normalize_key(f"{letter.upper()}{acc} {'minor' if mode.startswith('min') else 'major'}")
@@ -418,8 +418,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     key = _key(text)
     if key:
         how["key"] = f"'{key}' in the prompt"
-    elif _CHURCH_MODE.search(text):  # "D dorian": the key on its tonic in the nearer of major and minor, said
-        m = _CHURCH_MODE.search(text)
+    elif m := _CHURCH_MODE.search(text):  # "D dorian": the key on its tonic in the nearer of major and minor, said
         key = _key(f"in {m.group(1)}{m.group(2) or ''} {'minor' if m.group(3).lower() in _MINOR_MODES else 'major'}")
         how["key"] = f"'{m.group(0)}' in the prompt: {key}, the nearest key this model writes in (major or minor)"
     meter, dance = None, None
