@@ -331,3 +331,25 @@ def test_a_church_mode_is_the_key_on_its_tonic_and_says_so(text, key):
     """A mode had been dropped without a word: the model writes in major and minor keys only."""
     r = read(text)
     assert r.controls.key == key and "nearest key" in r.how["key"]
+
+
+@pytest.mark.parametrize("text,key", [("a jig in D", "D major"), ("a waltz in the key of G", "G major"),
+                                      ("a piano piece in E flat", "Eb major"), ("a reel in Bb", "Bb major"),
+                                      ("a piece in F sharp", "F# major"), ("a piece in D minor", "D minor"),
+                                      ("a motet in A cappella style", None), ("a piece in Bach's style", None)])
+def test_a_tonic_named_without_its_mode_is_major(text, key):
+    """'a jig in D' had been read with no key."""
+    assert read(text).controls.key == key
+
+
+@pytest.mark.parametrize("text,meter", [("a piece in three-four time", "3/4"), ("a dance in six-eight", "6/8"),
+                                        ("a march in 2 4 time", "2/4"), ("a piece in two four-bar phrases", None)])
+def test_a_meter_said_in_words_is_read(text, meter):
+    assert read(text).controls.meter == meter
+
+
+@pytest.mark.parametrize("text,bars", [("a very short piece", 4), ("a short piece for piano", 8),
+                                       ("a long piece for strings", 32), ("a long piece, 12 bars", 12),
+                                       ("a piece 2 minutes long", 50)])
+def test_short_and_long_set_a_length_unless_one_is_given(text, bars):
+    assert read(text).bars == bars

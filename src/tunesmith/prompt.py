@@ -96,7 +96,14 @@ _CHURCH_MODE = re.compile(r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?
                           r"(dorian|phrygian|lydian|mixolydian|aeolian|ionian|locrian)\b", re.IGNORECASE)
 _MINOR_MODES = ("dorian", "phrygian", "aeolian", "locrian")  # a minor third above the tonic
 _MODE_ASKED = re.compile(r"\s*\b(major|minor)[\s-]+(?:key|mode|tonality)\b", re.IGNORECASE)  # no tonic named
+_TONIC = re.compile(r"\b(?:in|key of)\s+(?:the key of\s+)?([A-G])(\s*(?:#|♯|♭|-sharp|-flat| sharp| flat)|b)?(?![\w#♯♭'-]|\s+cappella)")
+#                     "a jig in D", "in E flat": a key named without its mode is major, as musicians mean it
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
+_METER_SPOKEN = re.compile(r"\b(two|three|four|five|six|seven|nine|twelve)[\s-](two|four|eight|sixteen)(?![\w-])"
+                           r"(?:\s+time)?|\b(\d{1,2})\s+(\d{1,2})\s+time\b")  # "three-four time", "6 8 time"
+_SPOKEN_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                   "twelve": 12, "sixteen": 16}
+_LENGTH_WORDS = {"very short": 4, "short": 8, "brief": 8, "long": 32, "very long": 48}  # bars, when none are given
 _METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
                 # dances whose name is their meter (the model's genres, e.g. jig and minuet, bring their own)
                 "waltz": "3/4", "waltzes": "3/4", "mazurka": "3/4", "polonaise": "3/4", "sarabande": "3/4",
@@ -186,6 +193,9 @@ def _length(low: str) -> tuple[int | None, float | None, str | None]:
         value, unit = float(m.group(1)), m.group(2).lower()
         seconds = value * 60 if unit.startswith("min") else value
         return None, seconds, f"'{m.group(0).strip()}' in the prompt"
+    found = _find_phrase(low, _LENGTH_WORDS)
+    if found:
+        return _LENGTH_WORDS[found[0][1]], None, f"the word '{found[0][1]}'"
     return None, None, None
 
 
@@ -421,10 +431,14 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     elif m := _CHURCH_MODE.search(text):  # "D dorian": the key on its tonic in the nearer of major and minor, said
         key = _key(f"in {m.group(1)}{m.group(2) or ''} {'minor' if m.group(3).lower() in _MINOR_MODES else 'major'}")
         how["key"] = f"'{m.group(0)}' in the prompt: {key}, the nearest key this model writes in (major or minor)"
+    elif m := _TONIC.search(text):
+        key = _key(f"in {m.group(1)}{m.group(2) or ''} major")
+        how["key"] = f"'{m.group(0)}' in the prompt: {key} (a key named without its mode is major)"
     meter, dance = None, None
-    m = _METER.search(low)
+    m = _METER.search(low) or _METER_SPOKEN.search(low)
     if m:
-        meter = f"{int(m.group(1))}/{int(m.group(2))}"
+        top, bottom = (g for g in m.groups() if g)
+        meter = f"{_SPOKEN_NUMBERS.get(top) or int(top)}/{_SPOKEN_NUMBERS.get(bottom) or int(bottom)}"
         how["meter"] = f"'{m.group(0)}' in the prompt"
     else:
         found = _find_phrase(low, _METER_WORDS)
