@@ -192,3 +192,5 @@ def test_styles_lists_what_a_model_can_be_asked_for(tiny_model, capsys):
     assert "'bach chorale'" in printed and "'hymn'" in printed  # the words that name the collection
     assert "sad " in printed and "funeral" in printed and "meters it can write:" in printed and "4/4" in printed
     assert "instruments it writes for directly" in printed and "Choir Aahs" in printed  # the chorales' own
+    assert "famous works" in printed and "'goldberg variations'" in printed  # Bach's, which it knows
+    assert "'für elise'" not in printed and "'fur elise'" not in printed  # not Beethoven's: it has no Beethoven

@@ -172,6 +172,7 @@ def test_unknown_composer_names_nearest_known(text, named):
 
 
 @pytest.mark.parametrize("text,named", [("a jazz ballad for piano", "jazz"), ("a rock song", "rock"),
+                                        ("a bluesy piano piece", "bluesy"),
                                         ("a slow blues in E", "blues"), ("a techno track", "techno"),
                                         ("a bossa nova for guitar", "bossa nova"), ("a gospel hymn", "gospel")])
 def test_unknown_genre_is_refused_not_ignored(text, named):
@@ -183,6 +184,7 @@ def test_unknown_genre_is_refused_not_ignored(text, named):
     near = msg.split("Nearest styles it knows: ")[1].split(". Ask")[0].split(", ")
     assert len(near) == 3 and all(n.endswith(("(genre)", "(collection)")) for n in near)  # no composer for a genre
     first = {"jazz": "pianomidi (collection)", "rock": "pop909 (collection)", "blues": "pianomidi (collection)",
+             "bluesy": "pianomidi (collection)",
              "techno": "pop909 (collection)", "bossa nova": "pianomidi (collection)", "gospel": "chorale (genre)"}
     assert near[0] == first[named]  # words.UNKNOWN_STYLES: the styles to offer first
 

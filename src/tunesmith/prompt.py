@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 from tunesmith import ops
@@ -288,6 +289,13 @@ def styles_known(vocab: ControlVocab, meters: list[str]) -> str:
             n = pieces.get((family, lab.value))
             said = ", ".join(f"'{p}'" for p in lab.phrases if p not in (lab.value, _plural(lab.value)))
             lines.append(f"  {lab.value:<18}{f'{n} pieces' if n else '':<13}{said}")
+    lines.append("famous works it reads as their composer, on their instruments ('something like Für Elise'):")
+    by_composer: dict[str, dict[str, str]] = {}
+    for work, (slug, _) in FAMOUS_WORKS.items():  # one spelling of each ('für elise', not also 'fur elise')
+        plain = re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", work).encode("ascii", "ignore").decode())
+        by_composer.setdefault(slug, {}).setdefault(plain, work)
+    lines += [f"  {slug:<31}{', '.join(repr(w) for w in works.values())}" for slug, works in by_composer.items()
+              if any(lab.field == "composer" and lab.value == slug for lab in labels)]
     lines.append("moods (a tempo, and a mode when no key is asked):")
     lines += [f"  {mood:<31}{', '.join(words)}" for mood, words in MOODS.items()]
     played = pieces_per_program(vocab.instrumentation)

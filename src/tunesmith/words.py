@@ -174,9 +174,10 @@ TITLE_GENRES = (
 # ("a soundtrack", "cinematic"), which the music can serve in a style the model has.
 _POP, _PIANO, _FOLK = ("pop909", "pianomidi"), ("pianomidi", "pop909"), ("folk song", "folk tune", "pop909")
 UNKNOWN_STYLES: dict[str, tuple[str, ...]] = {  # -> the labels (collections, genres) to offer first, if known
-    **dict.fromkeys(("jazz", "bebop", "swing", "big band", "blues", "boogie-woogie", "ragtime", "bossa nova"), _PIANO),
+    **dict.fromkeys(("jazz", "jazzy", "bebop", "swing", "big band", "blues", "bluesy", "boogie-woogie", "ragtime",
+                     "bossa nova"), _PIANO),
     **dict.fromkeys(("rock", "rock and roll", "rock 'n' roll", "metal", "heavy metal", "punk", "grunge", "indie", "emo",
-                     "hip hop", "hip-hop", "rap", "trap", "r&b", "rnb", "soul", "funk", "disco", "techno",
+                     "hip hop", "hip-hop", "rap", "trap", "r&b", "rnb", "soul", "funk", "funky", "disco", "techno",
                      "house music", "trance", "edm", "dubstep", "drum and bass", "electronic music", "electronica",
                      "synthwave", "chiptune", "lo-fi", "lofi", "ambient", "reggae", "reggaeton", "ska", "afrobeat",
                      "k-pop", "j-pop", "musical theatre", "musical theater", "broadway", "video game music"), _POP),
