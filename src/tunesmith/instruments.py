@@ -31,7 +31,7 @@ COMMON_NAMES: dict[str, int] = {
     "saxophone": 65, "sax": 65, "oboe": 68, "english horn": 69, "bassoon": 70, "clarinet": 71,
     "piccolo": 72, "flute": 73, "recorder": 74, "pan flute": 75, "bagpipe": 109, "fiddle": 110,
     "drums": DRUMS, "drum kit": DRUMS, "percussion": DRUMS,
-    # plurals ("a duet for two violins", "a quartet for saxophones") and sung voices by range
+    # plurals ("a duet for two violins", "a quartet for saxophones"), and a singer
     "pianos": 0, "guitars": 24, "violins": 40, "violas": 41, "cellos": 42, "celli": 42, "double basses": 43,
     "harps": 46, "trumpets": 56, "trombones": 57, "tubas": 58, "horns": 60, "french horns": 60, "saxophones": 65,
     "saxes": 65, "oboes": 68, "bassoons": 70, "clarinets": 71, "flutes": 73, "recorders": 74, "fiddles": 110,

@@ -262,17 +262,15 @@ def _draw_grid(ax, bars: list[float], beats: list[float], x_end: float, inches_p
 def _stripes(tracks: list[_Notes]) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each track, each note's (place, count) among the tracks that strike the same pitch at the same time:
     a note doubled by three instruments is drawn as three stripes, one in each colour, not one bar hiding two."""
+    keys = [list(zip(np.round(track.start, 4).tolist(), track.pitch.tolist())) for track in tracks]
     sharing: dict[tuple[float, int], list[int]] = {}
-    for k, track in enumerate(tracks):
-        for start, pitch in zip(np.round(track.start, 4).tolist(), track.pitch.tolist()):
-            holders = sharing.setdefault((start, pitch), [])
+    for k, notes in enumerate(keys):
+        for key in notes:
+            holders = sharing.setdefault(key, [])
             if not holders or holders[-1] != k:
                 holders.append(k)
-    out = []
-    for k, track in enumerate(tracks):
-        holders = [sharing[(start, pitch)] for start, pitch in zip(np.round(track.start, 4).tolist(), track.pitch.tolist())]
-        out.append((np.array([h.index(k) for h in holders], dtype=float), np.array([len(h) for h in holders], dtype=float)))
-    return out
+    return [(np.array([sharing[key].index(k) for key in notes], dtype=float),
+             np.array([len(sharing[key]) for key in notes], dtype=float)) for k, notes in enumerate(keys)]
 
 
 def _draw_notes(ax, track: _Notes, min_width: float, stripes: tuple[np.ndarray, np.ndarray] | None = None) -> None:

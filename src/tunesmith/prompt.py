@@ -23,8 +23,8 @@ from tunesmith.instruments import (DRUMS, NAME_TO_PROGRAM, PIANO, most_played, p
                                    unlearned, usual_instruments)
 from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
-from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FAMOUS_WORKS, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS, MOOD_MODE,
-                             MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES,
+from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FAMOUS_WORKS, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS,
+                             MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES,
                              composer_phrase)
 
 STYLE_MATCH = 0.5  # least cosine similarity for a style matched by meaning alone
@@ -97,7 +97,8 @@ _CHURCH_MODE = re.compile(r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?
                           r"(dorian|phrygian|lydian|mixolydian|aeolian|ionian|locrian)\b", re.IGNORECASE)
 _MINOR_MODES = ("dorian", "phrygian", "aeolian", "locrian")  # a minor third above the tonic
 _MODE_ASKED = re.compile(r"\s*\b(major|minor)[\s-]+(?:key|mode|tonality)\b", re.IGNORECASE)  # no tonic named
-_TONIC = re.compile(r"\b(?:in|key of)\s+(?:the key of\s+)?([A-G])(\s*(?:#|♯|♭|-sharp|-flat| sharp| flat)|b)?(?![\w#♯♭'-]|\s+cappella)")
+_TONIC = re.compile(r"\b(?:in|key of)\s+(?:the key of\s+)?([A-G])(\s*(?:#|♯|♭|-sharp|-flat| sharp| flat)|b)?"
+                    r"(?![\w#♯♭'-]|\s+cappella)")
 #                     "a jig in D", "in E flat": a key named without its mode is major, as musicians mean it
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
 _METER_SPOKEN = re.compile(r"\b(two|three|four|five|six|seven|nine|twelve)[\s-](two|four|eight|sixteen)(?![\w-])"

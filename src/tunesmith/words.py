@@ -72,20 +72,21 @@ def mood_holds(mood: str, key: str | None, tempo: float | None) -> bool:
 
 # ---- instruments --------------------------------------------------------------------------------
 # ensemble words -> GM programs (single instrument names come from tunesmith.instruments)
+_ORCHESTRA = (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)  # strings, woodwinds, horn, trumpet, timpani
+_WIND_BAND = (56, 57, 58, 60, 68, 70, 71, 73)
 ENSEMBLES: dict[str, tuple[int, ...]] = {
     "string quartet": (40, 41, 42), "string trio": (40, 41, 42), "strings": (40, 41, 42),
     "string orchestra": (40, 41, 42, 43), "piano trio": (0, 40, 42), "piano quartet": (0, 40, 41, 42),
     "woodwind quintet": (60, 68, 70, 71, 73), "wind quintet": (60, 68, 70, 71, 73),
     "woodwind quartet": (68, 70, 71, 73), "wind quartet": (68, 70, 71, 73), "reed trio": (68, 70, 71),
-    "woodwinds": (68, 70, 71, 73), "winds": (68, 70, 71, 73), "wind band": (56, 57, 58, 60, 68, 70, 71, 73),
+    "woodwinds": (68, 70, 71, 73), "winds": (68, 70, 71, 73), "wind band": _WIND_BAND,
     "clarinet quintet": (40, 41, 42, 71), "piano quintet": (0, 40, 41, 42), "string quintet": (40, 41, 42),
-    **dict.fromkeys(("military band", "marching band", "concert band"), (56, 57, 58, 60, 68, 70, 71, 73)),
+    **dict.fromkeys(("military band", "marching band", "concert band"), _WIND_BAND),
     "saxophone quartet": (64, 65, 66, 67), "sax quartet": (64, 65, 66, 67),
     "brass quintet": (56, 57, 58, 60), "brass": (56, 57, 58, 60), "brass band": (56, 57, 58, 60),
     "choir": (52,), "chorus": (52,), "voices": (52,), "a cappella": (52,), "satb": (52,),
     "organ": (19,), "solo piano": (0,), "piano solo": (0,), "keyboard": (0,),
-    "orchestra": (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47), "band": (0, 25, 33, -1),
-    **dict.fromkeys(("orchestral", "symphony", "symphonic"), (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)),
+    **dict.fromkeys(("orchestra", "orchestral", "symphony", "symphonic"), _ORCHESTRA), "band": (0, 25, 33, -1),
     "choral": (52,),  # "a choral piece" (the genre word "chorale" is its own)
     "rock band": (29, 30, 33, -1), "jazz trio": (0, 32, -1), "drums": (-1,), "drum kit": (-1,),
     "percussion": (-1,), "violin and piano": (0, 40), "cello and piano": (0, 42), "flute and piano": (0, 73),
@@ -186,9 +187,8 @@ UNKNOWN_STYLES: dict[str, tuple[str, ...]] = {  # -> the labels (collections, ge
     **dict.fromkeys(("gregorian chant", "plainchant", "plainsong"), ("palestrina", "trecento")),
 }
 
-# Famous works people name instead of a style ("something like Für Elise") -> (composer, instruments or None).
-# The piece asked is in that composer's style on the work's instruments; the work itself is never the prompt.
-_ORCHESTRA = (40, 41, 42, 43, 60, 68, 70, 71, 73, 56, 47)
+# Famous works people name instead of a style ("something like Für Elise") -> (composer, instruments). The piece
+# asked is in that composer's style on the work's instruments (unless others are named); never the work itself.
 FAMOUS_WORKS: dict[str, tuple[str, tuple[int, ...]]] = {
     **dict.fromkeys(("für elise", "fur elise", "moonlight sonata", "pathétique sonata", "pathetique sonata",
                      "appassionata", "waldstein sonata"), ("beethoven", (0,))),
