@@ -24,8 +24,8 @@ from tunesmith.instruments import (DRUMS, NAME_TO_PROGRAM, PIANO, most_played, p
 from tunesmith.ops import MAX_VOICES
 from tunesmith.tokenizer import Controls, ControlVocab
 from tunesmith.words import (COLLECTION_WORDS, ENSEMBLES, FAMOUS_WORKS, FORM_PROGRAMS, FORM_TEMPO, FORM_WORDS,
-                             MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS, TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES,
-                             composer_phrase)
+                             LENGTH_WORDS, METER_WORDS, MOOD_MODE, MOOD_TEMPO, MOODS, NON_GM_INSTRUMENTS, SPOKEN_NUMBERS,
+                             TEMPO_WORDS, TITLE_GENRES, UNKNOWN_STYLES, composer_phrase)
 
 STYLE_MATCH = 0.5  # least cosine similarity for a style matched by meaning alone
 MOOD_MATCH = 0.5  # ... and for a mood
@@ -103,14 +103,6 @@ _TONIC = re.compile(r"\b(?:in|key of)\s+(?:the key of\s+)?([A-G])(\s*(?:#|♯|�
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(\d{1,2})\b")
 _METER_SPOKEN = re.compile(r"\b(two|three|four|five|six|seven|nine|twelve)[\s-](two|four|eight|sixteen)(?![\w-])"
                            r"(?:\s+time)?|\b(\d{1,2})\s+(\d{1,2})\s+time\b")  # "three-four time", "6 8 time"
-_SPOKEN_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                   "twelve": 12, "sixteen": 16}
-_LENGTH_WORDS = {"very short": 4, "short": 8, "brief": 8, "long": 32, "very long": 48}  # bars, when none are given
-_METER_WORDS = {"waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
-                # dances whose name is their meter (the model's genres, e.g. jig and minuet, bring their own)
-                "waltz": "3/4", "waltzes": "3/4", "mazurka": "3/4", "polonaise": "3/4", "sarabande": "3/4",
-                "bolero": "3/4", "ländler": "3/4", "landler": "3/4", "polka": "2/4", "galop": "2/4", "habanera": "2/4",
-                "gigue": "6/8", "tarantella": "6/8", "barcarolle": "6/8", "siciliano": "6/8", "siciliana": "6/8"}
 _BPM = re.compile(r"(?:\b(?:tempo(?: of)?|at|♩\s*=|quarter\s*=)\s*)?\b(\d{2,3})\s*(?:bpm|beats per minute|beats a minute)\b"
                   r"|\btempo(?: of)?\s+(\d{2,3})\b|♩\s*=\s*(\d{2,3})", re.IGNORECASE)
 _BARS = re.compile(r"\b(\d{1,3})[\s-]*(?:bars?|measures?)\b", re.IGNORECASE)
@@ -195,9 +187,9 @@ def _length(low: str) -> tuple[int | None, float | None, str | None]:
         value, unit = float(m.group(1)), m.group(2).lower()
         seconds = value * 60 if unit.startswith("min") else value
         return None, seconds, f"'{m.group(0).strip()}' in the prompt"
-    found = _find_phrase(low, _LENGTH_WORDS)
+    found = _find_phrase(low, LENGTH_WORDS)
     if found:
-        return _LENGTH_WORDS[found[0][1]], None, f"the word '{found[0][1]}'"
+        return LENGTH_WORDS[found[0][1]], None, f"the word '{found[0][1]}'"
     return None, None, None
 
 
@@ -447,13 +439,13 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     m = _METER.search(low) or _METER_SPOKEN.search(low)
     if m:
         top, bottom = (g for g in m.groups() if g)
-        meter = f"{_SPOKEN_NUMBERS.get(top) or int(top)}/{_SPOKEN_NUMBERS.get(bottom) or int(bottom)}"
+        meter = f"{SPOKEN_NUMBERS.get(top) or int(top)}/{SPOKEN_NUMBERS.get(bottom) or int(bottom)}"
         how["meter"] = f"'{m.group(0)}' in the prompt"
     else:
-        found = _find_phrase(low, _METER_WORDS)
+        found = _find_phrase(low, METER_WORDS)
         if found:
             dance = found[0]
-            meter = _METER_WORDS[dance[1]]
+            meter = METER_WORDS[dance[1]]
             how["meter"] = f"the words '{dance[1]}'"
     if meter and meters is not None and meter not in meters:
         raise UnservableAsk(f"meter {meter} is not one the model can write; it knows {', '.join(meters)}")

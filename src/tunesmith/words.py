@@ -27,6 +27,19 @@ def tempo_word(bpm: float) -> str:
     return "very fast"
 
 
+# ---- meter and length ---------------------------------------------------------------------------
+METER_WORDS: dict[str, str] = {
+    "waltz time": "3/4", "common time": "4/4", "cut time": "2/2", "alla breve": "2/2",
+    # dances whose name is their meter (the model's genres, e.g. jig and minuet, bring their own)
+    "waltz": "3/4", "waltzes": "3/4", "mazurka": "3/4", "polonaise": "3/4", "sarabande": "3/4", "bolero": "3/4",
+    "ländler": "3/4", "landler": "3/4", "polka": "2/4", "galop": "2/4", "habanera": "2/4", "gigue": "6/8",
+    "tarantella": "6/8", "barcarolle": "6/8", "siciliano": "6/8", "siciliana": "6/8",
+}
+SPOKEN_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                  "twelve": 12, "sixteen": 16}  # "three-four time"
+LENGTH_WORDS = {"very short": 4, "short": 8, "brief": 8, "long": 32, "very long": 48}  # bars, when none are given
+
+
 # ---- mood ---------------------------------------------------------------------------------------
 # canonical mood -> words that say it. A piece's mood is read from its mode and tempo (mood_of), so
 # a requested mood can be checked on the output with the same rule.
@@ -155,7 +168,7 @@ FORM_WORDS: dict[str, tuple[str, ...]] = {
 # piano, not for the choir most of his training pieces are)
 FORM_PROGRAMS: dict[str, tuple[int, ...]] = {"pianomidi": (0,)}
 # ... and the forms whose name is a tempo (a tempo word or a BPM asked wins): piano-midi.de's two nocturnes run at
-# 42 and 54 BPM, where its piano pieces at large run from 20 to 210 (the forms' meters are in prompt._METER_WORDS)
+# 42 and 54 BPM, where its piano pieces at large run from 20 to 210 (the forms' meters are in METER_WORDS)
 FORM_TEMPO: dict[str, float] = {"nocturne": 56, "nocturnes": 56}
 
 # a dance or form named in a title or prompt -> the genre label it is filed under
