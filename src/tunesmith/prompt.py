@@ -304,9 +304,9 @@ def styles_known(vocab: ControlVocab, meters: list[str]) -> str:
                                                               subsequent_indent="  ")
 
 
-def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], dict[str, str]]:
-    """Styles named outright: {field: label}, {field: how}. Raises UnservableAsk for a named composer or style
-    (words.UNKNOWN_STYLES) the model has no pieces of."""
+def _styles(text: str, low: str, labels: list[Label], work: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Styles named outright (a famous `work` names its composer): {field: label}, {field: how}. Raises
+    UnservableAsk for a named composer or style (words.UNKNOWN_STYLES) the model has no pieces of."""
     found: dict[str, str] = {}
     how: dict[str, str] = {}
     phrase_to_label = {p: lab for lab in labels for p in lab.phrases}
@@ -314,13 +314,12 @@ def _styles(text: str, low: str, labels: list[Label]) -> tuple[dict[str, str], d
         lab = phrase_to_label[phrase]
         if lab.field not in found:
             found[lab.field], how[lab.field] = lab.value, f"'{phrase}' in the prompt"
-    work = _find_phrase(low, FAMOUS_WORKS)
     if work and "composer" not in found:  # "something like Für Elise": Beethoven
-        slug = FAMOUS_WORKS[work[0][1]][0]
+        slug = FAMOUS_WORKS[work][0]
         if slug not in {lab.value for lab in labels if lab.field == "composer"}:
-            raise UnservableAsk(f"'{work[0][1]}' is by {composer_phrase(slug)}; "
+            raise UnservableAsk(f"'{work}' is by {composer_phrase(slug)}; "
                                 + _unknown_style_message(composer_phrase(slug), labels))
-        found["composer"], how["composer"] = slug, f"'{work[0][1]}' in the prompt, by {composer_phrase(slug)}"
+        found["composer"], how["composer"] = slug, f"'{work}' in the prompt, by {composer_phrase(slug)}"
     unknown = _unknown_style(low, phrase_to_label)
     if unknown:
         raise UnservableAsk(_unknown_style_message(unknown, labels, composer=False, first=UNKNOWN_STYLES[unknown]))
@@ -466,16 +465,16 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
         how["instruments"] = instr_how
     _unknown_instrument(low)
 
-    styles, style_how = _styles(text, low, labels)
+    work = next((phrase for _, phrase in _find_phrase(low, FAMOUS_WORKS)), None)
+    styles, style_how = _styles(text, low, labels, work)
     how.update(style_how)
     form = _find_phrase(low, FORM_WORDS.get(styles.get("collection"), ()))
     if form and not instruments and styles["collection"] in FORM_PROGRAMS:  # "a nocturne": a piano piece
         instruments = FORM_PROGRAMS[styles["collection"]]
         how["instruments"] = f"the form '{form[0][1]}'"
-    work = _find_phrase(low, FAMOUS_WORKS)
-    if work and not instruments and styles.get("composer") == FAMOUS_WORKS[work[0][1]][0]:  # Für Elise: piano
-        instruments = FAMOUS_WORKS[work[0][1]][1]
-        how["instruments"] = f"the work '{work[0][1]}'"
+    if work and not instruments and styles.get("composer") == FAMOUS_WORKS[work][0]:  # Für Elise: piano
+        instruments = FAMOUS_WORKS[work][1]
+        how["instruments"] = f"the work '{work}'"
     if not styles and use_meaning:  # a dance read as its meter is not matched again: "a habanera" is not a madrigal
         hit = _style_by_meaning(text[:dance[0]] + text[dance[0] + len(dance[1]):] if dance else text, labels)
         if hit:
