@@ -46,6 +46,8 @@ def main(argv=None) -> None:
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0, help="sample k of each style is drawn with seed + k")
     ap.add_argument("--style-guidance", type=float, default=1.0, help="classifier-free guidance towards the style")
+    ap.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (the default's)")
+    ap.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (the default's)")
     ap.add_argument("--no-typical", action="store_true", help="leave unasked meter / tempo to the model")
     ap.add_argument("--styles", default=",".join(DEFAULT_STYLES), help=f"comma-separated, from: {', '.join(STYLES)}")
     args = ap.parse_args(argv)
@@ -61,7 +63,8 @@ def main(argv=None) -> None:
         text, label = STYLES[name]
         reading = understand(text, tok.controls, tok.meters, bars=args.bars, **label)
         opts = GenerationOptions.from_reading(reading, num_samples=args.per_style, seed=args.seed,
-                                              style_guidance=args.style_guidance, typical=not args.no_typical)
+                                              style_guidance=args.style_guidance, typical=not args.no_typical,
+                                              temperature=args.temperature, top_p=args.top_p)
         for k, gen in enumerate(model.generate(opts)):
             save_generation(gen, out / name, f"{name}-{k:02d}", audio=False, picture=k == 0,
                             prompt=reading.to_dict())
