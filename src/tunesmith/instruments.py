@@ -5,6 +5,7 @@ a thin texture, each part in its instrument's range)."""
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 
 import numpy as np
@@ -18,6 +19,7 @@ DRUMS = -1
 PIANO = 0
 CHOIR = 52  # GM "Choir Aahs": the sung parts of chorales and polyphony
 SOLO_VOICE = 53  # GM "Voice Oohs": one singer ("a song for soprano and piano"), who sings the top line
+TIMPANI = 47  # drums tuned to the tonic and the dominant: beside other instruments, no line of its own
 
 # Everyday names a musician types, beside the 128 official GM names.
 COMMON_NAMES: dict[str, int] = {
@@ -238,21 +240,31 @@ def rank_parts(m: int, caps: list[int | None]) -> list[int]:
 
 def doubling_roles(voices: list[float], registers: list[int]) -> list[list[tuple[int, int]]]:
     """How n instruments (their registers, high to low) play m < n voices (each voice's typical pitch, high to
-    low): for each voice, the (instrument, octaves moved) that play it. Each voice first takes the free
-    instrument whose register lies nearest it (the bass first, then the top, then the inner voices from the
-    top), at pitch; every other instrument doubles the voice nearest its register, moved by the whole octaves
-    that bring it within an octave of that register. Four voices for an orchestra: the cello, bassoon, timpani
-    and contrabass (an octave down) on the bass, flute, violin and oboe on the soprano with the trumpet."""
-    m, free = len(voices), list(range(len(registers)))
-    roles: list[list[tuple[int, int]]] = [[] for _ in range(m)]
-    for r in ([m - 1] + list(range(m - 1))) if m > 1 else [0]:
-        k = min(free, key=lambda k: (abs(registers[k] - voices[r]), k))
-        free.remove(k)
-        roles[r].append((k, 0))
-    for k in free:
-        r = min(range(m), key=lambda r: (abs(registers[k] - voices[r]), r))
-        away = registers[k] - voices[r]
-        roles[r].append((k, int(np.sign(away)) * int(abs(away) // 12)))
+    low): for each voice, the (instrument, octaves moved) that play it. The instruments are shared out in their
+    order, as evenly as they go (n // m or n // m + 1 to a voice: a melody is not left to one instrument while
+    three double the bass), the larger shares going where that brings the instruments nearest their voices'
+    registers. In each share the instrument nearest the voice plays it at pitch, and the others in the whole
+    octaves that bring them within an octave of their own register. A melody and its bass for a brass quartet:
+    trumpet and horn on the melody, trombone and tuba on the bass; four voices for an orchestra: violin, flute
+    and oboe on the soprano, trumpet and clarinet on the alto, viola and horn on the tenor, cello, bassoon and
+    the contrabass (an octave down) on the bass."""
+    m, n = len(voices), len(registers)
+    size, extra = divmod(n, m)
+
+    def starts(larger) -> list[int]:  # where each voice's share begins in the instruments' order (and the end)
+        return [0] + list(itertools.accumulate(size + (r in larger) for r in range(m)))
+
+    def distance(larger) -> int:
+        bounds = starts(larger)
+        return sum(abs(registers[k] - voices[r]) for r in range(m) for k in range(bounds[r], bounds[r + 1]))
+
+    bounds = starts(min(itertools.combinations(range(m), extra), key=distance))  # the first of equals: the higher
+    roles: list[list[tuple[int, int]]] = []
+    for r in range(m):
+        share = range(bounds[r], bounds[r + 1])
+        lead = min(share, key=lambda k: (abs(registers[k] - voices[r]), k))
+        away = {k: registers[k] - voices[r] for k in share}
+        roles.append([(lead, 0)] + [(k, int(np.sign(away[k])) * int(abs(away[k]) // 12)) for k in share if k != lead])
     return roles
 
 
@@ -262,12 +274,14 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     lowest instrument, so with three instruments and a four-voice texture the top two voices go to the
     highest instrument, the next to the middle one and the bass to the lowest, no instrument getting more
     notes at once than its player can sound where another can take them (`rank_parts`). Where fewer notes sound
-    than there are instruments, every instrument takes the voice nearest its register, doubling it where
-    another has it (`doubling_roles`, from each voice's median pitch in the piece), so no part falls silent
-    while others play; not with `double=False`, which keeps every note once (a texture of N voices asked
-    stays N). Each part is then moved by octaves into its instrument's playable range (`into_range`). A
+    than there are instruments, the instruments are shared out among the voices as evenly as they go, each
+    near its register (`doubling_roles`, from each voice's median pitch in the piece), so no part falls silent
+    while others play and no voice is left to one instrument while others double; beside other instruments the
+    timpani has no line of its own and strikes the bass where it is on the tonic or the dominant of the key
+    measured. Not with `double=False`, which keeps every note once (a texture of N voices asked stays N). Each part is then moved by octaves into its instrument's playable range (`into_range`). A
     symusic Score with the same tempos and time signatures (drum tracks kept as they are); `score` is in ticks."""
-    order = sorted(programs, key=register, reverse=True)
+    tuned_drums = double and TIMPANI in programs and any(p not in (TIMPANI, DRUMS) for p in programs)
+    order = sorted((p for p in programs if not (tuned_drums and p == TIMPANI)), key=register, reverse=True)
     arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
     out = score.copy()
     out.tracks = symusic.core.TrackTickList()
@@ -300,6 +314,9 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
             mine = index[(many == m) & (rank == r)]
             for k, octaves in players:
                 moved[k, mine] = pitch[mine] + 12 * octaves
+    if tuned_drums:  # the timpani strikes the bass (the lowest note sounding at its onset) on the tonic or dominant
+        moved = np.vstack([moved, np.where((rank == many - 1) & _on_tonic_or_dominant(score, pitch), pitch, -1)])
+        order.append(TIMPANI)
     for k, program in enumerate(order):
         mine = index[moved[k] >= 0]
         at = into_range(moved[k, mine], program)
@@ -311,6 +328,18 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
                                               pitch=at[keep].astype(np.int8), velocity=notes["velocity"][mine][keep])
         out.tracks.append(track)
     return out
+
+
+def _on_tonic_or_dominant(score, pitch: np.ndarray) -> np.ndarray:
+    """Which of `pitch` are the tonic or the dominant of the key measured in `score` (all, when none is)."""
+    from tunesmith import ops
+    from tunesmith.adherence import measure_key
+
+    key = measure_key(score)
+    if key is None:
+        return np.ones(len(pitch), dtype=bool)
+    tonic, _ = ops.parse_key(key)
+    return np.isin((pitch - tonic) % 12, (0, 7))
 
 
 def doubling_parts(score) -> list[int]:
