@@ -61,7 +61,8 @@ def test_explicit_numbers_beat_words_and_meters_and_lengths():
 @pytest.mark.parametrize("text,meter", [("a waltz in the style of Chopin", "3/4"), ("a mazurka for piano", "3/4"),
                                         ("a polka for accordion", "2/4"), ("a waltz in 6/8", "6/8"),
                                         ("a gigue", "6/8"), ("a tarantella for piano", "6/8"), ("a habanera", "2/4"),
-                                        ("a bolero", "3/4")])
+                                        ("a bolero", "3/4"), ("a gavotte in the style of Bach", "2/2"),
+                                        ("a passacaglia for organ", "3/4"), ("a courante", "3/2")])
 def test_a_dance_named_is_its_meter_unless_one_is_given(text, meter):
     r = read(text)
     assert r.controls.meter == meter and "meter" in r.how
@@ -113,6 +114,8 @@ def test_mood_sets_tempo_and_mode_only_when_not_given():
     assert funeral.controls.key.endswith("minor")
     assert read("a stormy piano piece in the style of Beethoven").mood == "energetic"
     assert read("a festive march for brass").mood == "happy" and read("a meditative chorale").mood == "calm"
+    assert read("a spooky halloween tune").mood == read("a mysterious piece for strings").mood == "sad"  # minor
+    assert read("a pastoral melody for oboe").mood == "calm"
 
 
 def test_style_by_meaning_and_not_by_accident():
@@ -268,6 +271,9 @@ def test_a_number_of_voices_is_read_from_the_words():
     r = read("a chorale for strings in three voices")  # the strings play the three parts; no choir
     assert r.voices == 3 and r.controls.instruments == (40, 41, 42)
     assert read("a piano piece in two voices").controls.instruments == (0,)
+    r = read("a Bach-style invention for two voices")  # a keyboard form's voices are its parts, not singers
+    assert r.voices == 2 and r.controls.instruments == (0,) and "'invention'" in r.how["instruments"]
+    assert read("a motet for five voices").controls.instruments == (52,)  # a sung form's are its singers
     for text in ("a string quartet", "a song for voice and piano", "a chorale for choir", "eight bars for voices"):
         assert read(text).voices is None, text
     assert read("a chorale for four voices", voices=2).voices == 2 and "set by you" in read("x", voices=2).how["voices"]

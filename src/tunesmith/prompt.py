@@ -458,8 +458,10 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     if voices_how:
         how["voices"] = voices_how
     instruments, instr_how, instr_added = _instruments(low)
+    sung_by_count = False  # only "two voices" named singers: "an invention for two voices" is for the piano
     if voices_at:  # "a chorale for strings in three voices": the voices count parts, and the strings play them
         named = _instruments(low[:voices_at[0]] + " " * (voices_at[1] - voices_at[0]) + low[voices_at[1]:])
+        sung_by_count = not named[0]
         instruments, instr_how, instr_added = named if named[0] else (instruments, instr_how, instr_added)
     if instr_how:
         how["instruments"] = instr_how
@@ -469,7 +471,7 @@ def read_prompt(text: str, vocab: ControlVocab, meters: list[str] | None = None,
     styles, style_how = _styles(text, low, labels, work)
     how.update(style_how)
     form = _find_phrase(low, FORM_WORDS.get(styles.get("collection"), ()))
-    if form and not instruments and styles["collection"] in FORM_PROGRAMS:  # "a nocturne": a piano piece
+    if form and (not instruments or sung_by_count) and styles["collection"] in FORM_PROGRAMS:  # "a nocturne"
         instruments = FORM_PROGRAMS[styles["collection"]]
         how["instruments"] = f"the form '{form[0][1]}'"
     if work and not instruments and styles.get("composer") == FAMOUS_WORKS[work][0]:  # Für Elise: piano

@@ -34,6 +34,9 @@ METER_WORDS: dict[str, str] = {
     "waltz": "3/4", "waltzes": "3/4", "mazurka": "3/4", "polonaise": "3/4", "sarabande": "3/4", "bolero": "3/4",
     "ländler": "3/4", "landler": "3/4", "polka": "2/4", "galop": "2/4", "habanera": "2/4", "gigue": "6/8",
     "tarantella": "6/8", "barcarolle": "6/8", "siciliano": "6/8", "siciliana": "6/8",
+    # the Baroque suite's dances
+    "allemande": "4/4", "courante": "3/2", "gavotte": "2/2", "bourrée": "2/2", "bourree": "2/2", "passepied": "3/8",
+    "chaconne": "3/4", "passacaglia": "3/4", "pavane": "2/2", "pavan": "2/2", "galliard": "3/2",
 }
 SPOKEN_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                   "twelve": 12, "sixteen": 16}  # "three-four time"
@@ -47,9 +50,10 @@ MOODS: dict[str, tuple[str, ...]] = {
     "happy": ("happy", "joyful", "cheerful", "bright", "merry", "upbeat", "jolly", "playful",
               "light", "lighthearted", "light-hearted", "carefree", "sunny", "festive", "celebratory", "triumphant"),
     "sad": ("sad", "melancholy", "melancholic", "mournful", "sorrowful", "gloomy", "tragic", "dark",
-            "somber", "sombre", "wistful", "lament", "elegiac", "grieving", "funeral", "funereal"),
+            "somber", "sombre", "wistful", "lament", "elegiac", "grieving", "funeral", "funereal", "mysterious",
+            "eerie", "spooky", "haunting", "ominous", "sinister", "creepy", "brooding"),
     "calm": ("calm", "peaceful", "gentle", "serene", "tranquil", "relaxing", "soothing", "quiet", "dreamy",
-             "lullaby", "lullabies", "cradle song", "berceuse", "meditative", "restful"),
+             "lullaby", "lullabies", "cradle song", "berceuse", "meditative", "restful", "pastoral", "tender"),
     "energetic": ("energetic", "lively", "exciting", "driving", "spirited", "vigorous", "intense", "dancing",
                   "fiery", "stormy", "agitated", "furious", "frantic", "epic", "heroic"),
 }
