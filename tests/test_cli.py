@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import symusic
+import torch
 
 from conftest import corpus_score
 from tunesmith.cli import main
@@ -124,8 +125,14 @@ def test_demo_quick_trial(tmp_path, capsys):
 
 def test_generate_from_a_prompt_shows_what_it_understood(tiny_model, tmp_path, capsys):
     out = tmp_path / "gen"
-    main(["generate", "a slow, sad chorale in D minor for strings, 4 bars", "--model", str(tiny_model[0]),
-          "--out", str(out), "--no-audio", "--tempo", "60", "--style-guidance", "2", "--voices", "3"])
+    threads = torch.get_num_threads()
+    try:  # --threads 1: one thread decodes (the suite's other tests keep torch's default)
+        main(["generate", "a slow, sad chorale in D minor for strings, 4 bars", "--model", str(tiny_model[0]),
+              "--out", str(out), "--no-audio", "--tempo", "60", "--style-guidance", "2", "--voices", "3",
+              "--threads", "1"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     printed = capsys.readouterr().out
     assert "understood:" in printed and "D minor" in printed and "set by you" in printed and "'4 bars'" in printed
     assert "voices      3   <- set by you" in printed and "  voices      asked 3 " in printed

@@ -55,6 +55,10 @@ def cmd_generate(args) -> None:
     from tunesmith.prompt import understand
 
     audio_cli.prepare_generate(args)  # --prompt-audio: transcribe it into the --prompt-midi file
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model = load(args.model)
     tok = model.tokenizer
     reading = understand(
@@ -252,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-audio", action="store_true", help="skip the WAV")
     g.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont (default: one found offline)")
     g.add_argument("--sample-rate", type=int, default=44100)
+    g.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 when other work shares the cores: "
+                        "benchmarks/concurrent_generation.py)")
     audio_cli.add_generate_options(g)  # --prompt-audio, --format musicxml|mxl
     g.set_defaults(func=cmd_generate)
 
