@@ -37,7 +37,8 @@ def run_case(processes: int, threads: int, bars: int) -> list[dict]:
     """Start `processes` generations at once (seeds 0, 1, ...); each one's tokens, seconds and threads."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(threads), str(bars), str(seed)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for seed in range(processes)]
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for seed in range(processes)]
     results = []
     for proc in procs:
         out, _ = proc.communicate()
@@ -53,8 +54,10 @@ def main(argv=None) -> None:
     ap.add_argument("--bars", type=int, default=8)
     args = ap.parse_args(argv)
     cases = [("alone, torch's default threads (baseline)", 1, 0), ("alone, 1 thread", 1, 1),
-             (f"{args.runs} at once, torch's default threads", args.runs, 0), (f"{args.runs} at once, 1 thread each", args.runs, 1)]
-    print(f"{os.cpu_count()} CPU cores; 'compose a piano piece in the style of Chopin', {args.bars} bars, seeds 0..{args.runs - 1}")
+             (f"{args.runs} at once, torch's default threads", args.runs, 0),
+             (f"{args.runs} at once, 1 thread each", args.runs, 1)]
+    print(f"{os.cpu_count()} CPU cores; 'compose a piano piece in the style of Chopin', {args.bars} bars, "
+          f"seeds 0..{args.runs - 1}")
     print("| case | threads a process | tokens/s of each process | slowest vs baseline |")
     print("|---|---:|---|---:|")
     baseline = None

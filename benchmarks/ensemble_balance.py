@@ -42,7 +42,8 @@ def line_players(score) -> tuple[list[int], list[int]]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None, help="model folder (default: the bundled model)")
-    ap.add_argument("--prompts", default=None, help="semicolon-separated (default: a brass march, an orchestra and strings)")
+    ap.add_argument("--prompts", default=None,
+                    help="semicolon-separated (default: a brass march, an orchestra and strings)")
     ap.add_argument("--seeds", type=int, default=10)
     args = ap.parse_args(argv)
     model = load(args.model)

@@ -278,8 +278,10 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     near its register (`doubling_roles`, from each voice's median pitch in the piece), so no part falls silent
     while others play and no voice is left to one instrument while others double; beside other instruments the
     timpani has no line of its own and strikes the bass where it is on the tonic or the dominant of the key
-    measured. Not with `double=False`, which keeps every note once (a texture of N voices asked stays N). Each part is then moved by octaves into its instrument's playable range (`into_range`). A
-    symusic Score with the same tempos and time signatures (drum tracks kept as they are); `score` is in ticks."""
+    measured (the whole bass if it never is). Not with `double=False`, which keeps every note once (a texture
+    of N voices asked stays N). Each part is then moved by octaves into its instrument's playable range
+    (`into_range`). A symusic Score with the same tempos and time signatures (drum tracks kept as they are);
+    `score` is in ticks."""
     tuned_drums = double and TIMPANI in programs and any(p not in (TIMPANI, DRUMS) for p in programs)
     order = sorted((p for p in programs if not (tuned_drums and p == TIMPANI)), key=register, reverse=True)
     arrays = [t.notes.numpy() for t in score.tracks if t.note_num() and not t.is_drum]
@@ -315,7 +317,9 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
             for k, octaves in players:
                 moved[k, mine] = pitch[mine] + 12 * octaves
     if tuned_drums:  # the timpani strikes the bass (the lowest note sounding at its onset) on the tonic or dominant
-        moved = np.vstack([moved, np.where((rank == many - 1) & _on_tonic_or_dominant(score, pitch), pitch, -1)])
+        bass = rank == many - 1
+        strikes = bass & _on_tonic_or_dominant(score, pitch)
+        moved = np.vstack([moved, np.where(strikes if strikes.any() else bass, pitch, -1)])
         order.append(TIMPANI)
     for k, program in enumerate(order):
         mine = index[moved[k] >= 0]
