@@ -6,9 +6,10 @@ import symusic
 from tunesmith.errors import TunesmithError
 from conftest import corpus_score
 from tunesmith.adherence import longest_silence, voices_heard
-from tunesmith.instruments import (DRUMS, SOLO_VOICE, doubling_parts, doubling_roles, keep_outer_voices, most_played,
-                                   native_voicing, parse_instruments, pieces_per_program, playable, playable_voices,
-                                   polyphony, program_name, rank_parts, register, unlearned, voice_by_register)
+from tunesmith.instruments import (DRUMS, SOLO_VOICE, doubling_parts, doubling_roles, following_roles,
+                                   keep_outer_voices, most_played, native_voicing, parse_instruments,
+                                   pieces_per_program, playable, playable_voices, polyphony, program_name, rank_parts,
+                                   register, unlearned, voice_by_register)
 from tunesmith.tokenizer import Controls
 
 PLAYED = {"collection": {"oneills1850": {"0": 1736}, "bach": {"52": 338, "0,52": 31, "19,24,42,47,52,68": 1},
@@ -162,6 +163,18 @@ def test_doubling_roles_follow_each_instruments_register(voices, programs, roles
     order = sorted(programs, key=register, reverse=True)
     got = doubling_roles(voices, [register(p) for p in order])
     assert [[(order[k], octaves) for k, octaves in players] for players in got] == roles
+
+
+def test_following_roles_keep_each_instrument_to_its_line_where_the_texture_thins():
+    """An orchestra's four-voice shares where only soprano and bass sound: the soprano and alto players on the top
+    line, the tenor and bass players on the bass (the tenor, 60, is a semitone nearer 50 than 71), octaves kept;
+    where more voices sound than the shares cover, None (the voicing shares them out afresh)."""
+    order = sorted((40, 41, 42, 43, 56, 60, 68, 70, 71, 73), key=register, reverse=True)
+    four = doubling_roles([71, 66, 60, 52], [register(p) for p in order])
+    two = following_roles(four, [71, 66, 60, 52], [71, 50])
+    assert [sorted(order[k] for k, _ in players) for players in two] == [[40, 56, 68, 71, 73], [41, 42, 43, 60, 70]]
+    assert (order.index(43), -1) in two[1]  # the contrabass still an octave down
+    assert following_roles(four, [71, 66, 60, 52], [74, 70, 66, 60, 52]) is None
 
 
 def test_instruments_the_model_seldom_saw_and_what_their_players_can_sound():

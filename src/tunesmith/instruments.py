@@ -268,6 +268,18 @@ def doubling_roles(voices: list[float], registers: list[int]) -> list[list[tuple
     return roles
 
 
+def following_roles(roles: list[list[tuple[int, int]]], voices: list[float],
+                    other: list[float]) -> list[list[tuple[int, int]]] | None:
+    """`roles` (doubling_roles for voices pitched `voices`) carried over to where len(other) voices sound, pitched
+    `other`: each voice's players, at their octaves, play the line nearest it, so an instrument keeps to its line
+    where the texture thins (a chorale's tenor instruments on the bass where only soprano and bass sound). None
+    when a line would have no player."""
+    lines: list[list[tuple[int, int]]] = [[] for _ in other]
+    for r, players in enumerate(roles):
+        lines[min(range(len(other)), key=lambda q: (abs(other[q] - voices[r]), q))] += players
+    return lines if all(lines) else None
+
+
 def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     """One track per asked program, the notes of `score` shared among them by register: each note goes
     by its rank among the notes sounding at its onset (highest first), and the lowest of several to the
@@ -303,16 +315,26 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
         many[i] = sounding.sum()
     moved = np.full((n, len(start)), -1)  # moved[k, i]: the pitch instrument k plays note i at (-1: it does not)
     caps = [polyphony(p) for p in order]
+
+    def medians(m: int) -> list[float]:  # each voice's median pitch where m sound (a rank no note starts on at this
+        #                                  m: that rank's at any m, else the piece's)
+        return [float(np.median(next(p for p in (pitch[(many == m) & (rank == r)], pitch[rank == r], pitch)
+                                     if len(p)))) for r in range(m)]
+
+    registers = [register(p) for p in order]
+    thin = [int(m) for m in np.unique(many) if m < n] if double else []
+    usual = max(thin, key=lambda m: ((many == m).sum(), m)) if thin else 0  # the thin texture most notes start in
+    usual_roles = doubling_roles(medians(usual), registers) if thin else []
     for m in np.unique(many):
         if m >= n or not double:
             parts = rank_parts(int(m), caps)
             for i in index[many == m]:
                 moved[parts[rank[i]], i] = pitch[i]
             continue
-        # each voice's median pitch (a rank no note starts on at this m: that rank's at any m, else the piece's)
-        voices = [float(np.median(next(p for p in (pitch[(many == m) & (rank == r)], pitch[rank == r], pitch)
-                                       if len(p)))) for r in range(m)]
-        for r, players in enumerate(doubling_roles(voices, [register(p) for p in order])):
+        # where another number of voices sounds, each instrument keeps to the line nearest its own
+        roles = usual_roles if m == usual else (following_roles(usual_roles, medians(usual), medians(m))
+                                                 or doubling_roles(medians(m), registers))
+        for r, players in enumerate(roles):
             mine = index[(many == m) & (rank == r)]
             for k, octaves in players:
                 moved[k, mine] = pitch[mine] + 12 * octaves
