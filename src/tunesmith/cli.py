@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tunesmith import audio_cli
 from tunesmith.errors import TunesmithError
+from tunesmith.evaluate.cli import _positive
 from tunesmith.ops import HAND_SPAN
 
 
@@ -256,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-audio", action="store_true", help="skip the WAV")
     g.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont (default: one found offline)")
     g.add_argument("--sample-rate", type=int, default=44100)
-    g.add_argument("--threads", type=int, default=None,
+    g.add_argument("--threads", type=_positive, default=None,
                    help="torch CPU threads (default: torch's choice; 1 when other work shares the cores: "
                         "benchmarks/concurrent_generation.py)")
     audio_cli.add_generate_options(g)  # --prompt-audio, --format musicxml|mxl
