@@ -324,7 +324,8 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
     registers = [register(p) for p in order]
     thin = [int(m) for m in np.unique(many) if m < n] if double else []
     usual = max(thin, key=lambda m: ((many == m).sum(), m)) if thin else 0  # the thin texture most notes start in
-    usual_roles = doubling_roles(medians(usual), registers) if thin else []
+    usual_voices = medians(usual) if thin else []
+    usual_roles = doubling_roles(usual_voices, registers) if thin else []
     for m in np.unique(many):
         if m >= n or not double:
             parts = rank_parts(int(m), caps)
@@ -332,8 +333,9 @@ def voice_by_register(score, programs: tuple[int, ...], double: bool = True):
                 moved[parts[rank[i]], i] = pitch[i]
             continue
         # where another number of voices sounds, each instrument keeps to the line nearest its own
-        roles = usual_roles if m == usual else (following_roles(usual_roles, medians(usual), medians(m))
-                                                 or doubling_roles(medians(m), registers))
+        voices = medians(m)
+        roles = usual_roles if m == usual else (following_roles(usual_roles, usual_voices, voices)
+                                                 or doubling_roles(voices, registers))
         for r, players in enumerate(roles):
             mine = index[(many == m) & (rank == r)]
             for k, octaves in players:

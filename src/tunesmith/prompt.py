@@ -91,10 +91,10 @@ def _instrument_names(programs) -> str | None:
 
 # ---- explicit patterns --------------------------------------------------------------------------
 
-_KEY = re.compile(r"(?:\b(?:in|key of)\s+)?\b([A-Ga-g])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
-                  r"(major|minor|maj|min)\b", re.IGNORECASE)
-_CHURCH_MODE = re.compile(r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?[\s-]*"
-                          r"(dorian|phrygian|lydian|mixolydian|aeolian|ionian|locrian)\b", re.IGNORECASE)
+_ACCIDENTAL = r"(#|♯|b|♭|-sharp|-flat| sharp| flat)?"
+_KEY = re.compile(r"(?:\b(?:in|key of)\s+)?\b([A-Ga-g])\s*" + _ACCIDENTAL + r"[\s-]*(major|minor|maj|min)\b", re.I)
+_CHURCH_MODE = re.compile(r"\b([A-G])\s*" + _ACCIDENTAL + r"[\s-]*(dorian|phrygian|lydian|mixolydian|aeolian|ionian"
+                          r"|locrian)\b", re.IGNORECASE)
 _MINOR_MODES = ("dorian", "phrygian", "aeolian", "locrian")  # a minor third above the tonic
 _MODE_ASKED = re.compile(r"\s*\b(major|minor)[\s-]+(?:key|mode|tonality)\b", re.IGNORECASE)  # no tonic named
 _TONIC = re.compile(r"\b(?:in|key of)\s+(?:the key of\s+)?([A-G])(\s*(?:#|♯|♭|-sharp|-flat| sharp| flat)|b)?"
